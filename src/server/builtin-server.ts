@@ -1,0 +1,56 @@
+/**
+ * Assembles a running built-in catalog from its config: database, object stores, catalog, HTTP app.
+ * Used by main.ts and by tests that need a real server on a port.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import { BuiltinCatalog } from '../catalog/builtin-catalog.ts';
+import { CatalogStore } from '../catalog/catalog-store.ts';
+import { openDatabase } from '../catalog/database.ts';
+import { s3ClientConfig, type ServerConfig } from '../config.ts';
+import { createStoreResolver } from '../storage/store-resolver.ts';
+import type { Logger } from '../util/logger.ts';
+import { createCatalogApp } from './catalog-app.ts';
+
+export const SOURCE_CATALOG = 'source';
+
+export interface RunningServer {
+  url: string;
+  catalog: BuiltinCatalog;
+  close(): Promise<void>;
+}
+
+export async function buildCatalog(config: ServerConfig, logger: Logger) {
+  const database = await openDatabase(config.database);
+  const stores = createStoreResolver({ s3: config.s3 });
+  const catalog = new BuiltinCatalog({ store: new CatalogStore(database, SOURCE_CATALOG), warehouse: config.warehouse, stores });
+  const app = createCatalogApp({
+    catalog,
+    maxBodyBytes: config.maxBodyBytes,
+    tableConfig: (location) => s3ClientConfig(config, location),
+    idempotencyLifetimeMs: config.idempotencyLifetimeMs,
+    logger,
+  });
+  const close = async () => {
+    stores.destroy();
+    await database.close();
+  };
+  return { app, catalog, close };
+}
+
+export async function startCatalogServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+  const built = await buildCatalog(config, logger);
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: built.app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  return {
+    url: `http://${config.host}:${port}`,
+    catalog: built.catalog,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await built.close();
+    },
+  };
+}

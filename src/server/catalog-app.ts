@@ -1,0 +1,95 @@
+/**
+ * The HTTP application of a catalog: routes every `/v1/...` request through the route table,
+ * replays finalized responses for repeated Idempotency-Keys, and turns every thrown error into an
+ * Iceberg error response (a client's mistake is never a 500).
+ */
+import { createHash } from 'node:crypto';
+import { Hono } from 'hono';
+import type { CatalogStore } from '../catalog/catalog-store.ts';
+import { IcebergError } from '../errors/iceberg-error.ts';
+import type { Logger } from '../util/logger.ts';
+import { toJson } from '../util/json.ts';
+import { buildCatalogRoutes, json, type CatalogRouteOptions, type Route, type RouteContext } from './catalog-routes.ts';
+import { rawPath } from './request.ts';
+import { RouteTable } from './router.ts';
+
+export interface CatalogAppOptions extends Omit<CatalogRouteOptions, 'configExtras'> {
+  /** How long a finalized response is replayed for a repeated Idempotency-Key (ms). */
+  idempotencyLifetimeMs: number;
+  logger: Logger;
+}
+
+/** `PT30M` style ISO-8601 duration, as `idempotency-key-lifetime` is advertised. */
+function isoDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  return seconds % 60 === 0 ? `PT${seconds / 60}M` : `PT${seconds}S`;
+}
+
+export function errorResponse(error: unknown, logger: Logger, context: string): Response {
+  if (error instanceof IcebergError) {
+    return json(error.status, error.toResponseBody(), error.headers ?? {});
+  }
+  logger.error({ err: error, context }, 'unexpected error');
+  const message = error instanceof Error ? error.message : String(error);
+  return json(500, { error: { message: `Internal error: ${message}`, type: 'InternalServerError', code: 500 } });
+}
+
+export function createCatalogApp(options: CatalogAppOptions): Hono {
+  const routes = buildCatalogRoutes({
+    ...options,
+    configExtras: { 'idempotency-key-lifetime': isoDuration(options.idempotencyLifetimeMs) },
+  });
+  const table = new RouteTable(routes);
+  const store = options.catalog.store;
+  const app = new Hono();
+
+  app.all('/v1/*', async (c) => {
+    const request = c.req.raw;
+    const path = rawPath(request.url);
+    try {
+      const { route, raw } = table.match(request.method, path);
+      const ctx: RouteContext = { request, raw, query: new URL(request.url).searchParams };
+      const key = request.headers.get('idempotency-key');
+      if (route.mutating && key) return await withIdempotency(store, options.idempotencyLifetimeMs, key, route, ctx);
+      return await route.handle(ctx);
+    } catch (error) {
+      return errorResponse(error, options.logger, `${request.method} ${path}`);
+    }
+  });
+  return app;
+}
+
+/**
+ * Idempotency-Key semantics of the spec: a finalized response (2xx, or a deterministic 4xx) is
+ * stored and replayed for the same key within its lifetime; 5xx responses are not finalized, so a
+ * retry runs again.
+ */
+async function withIdempotency(store: CatalogStore, lifetimeMs: number, key: string, route: Route, ctx: RouteContext): Promise<Response> {
+  const now = Date.now();
+  const prior = await store.getIdempotencyRecord(key, now - lifetimeMs);
+  const operation = createHash('sha256').update(`${route.method} ${route.path} ${JSON.stringify(ctx.raw)}`).digest('hex');
+  if (prior) {
+    if (prior.request_hash !== operation) {
+      throw new IcebergError(422, 'UnprocessableEntityException', `Idempotency-Key ${key} was already used for a different operation`);
+    }
+    return new Response(prior.status === 204 ? null : prior.body, { status: prior.status, headers: JSON.parse(prior.headers) as Record<string, string> });
+  }
+  let response: Response;
+  try {
+    response = await route.handle(ctx);
+  } catch (error) {
+    if (!(error instanceof IcebergError) || error.status >= 500) throw error;
+    response = json(error.status, error.toResponseBody(), error.headers ?? {});
+  }
+  if (response.status < 500) {
+    const body = response.status === 204 ? '' : await response.clone().text();
+    const headers: Record<string, string> = {};
+    for (const name of ['content-type', 'etag']) {
+      const value = response.headers.get(name);
+      if (value) headers[name] = value;
+    }
+    await store.putIdempotencyRecord({ key, request_hash: operation, status: response.status, body, headers: toJson(headers), created_at_ms: now });
+    if (Math.random() < 0.01) await store.deleteIdempotencyRecordsBefore(now - lifetimeMs);
+  }
+  return response;
+}

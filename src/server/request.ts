@@ -1,0 +1,121 @@
+/**
+ * Reading REST requests exactly as Iceberg clients encode them: raw path segments (the router must
+ * not pre-decode `%1F`, `%2F` or `+`), form-decoded levels, bounded lossless JSON bodies.
+ */
+import { badRequest, IcebergError, payloadTooLarge } from '../errors/iceberg-error.ts';
+import { isJsonObject, parseJson, type JsonObject } from '../util/json.ts';
+
+/** Decodes one path segment the way Java's URLEncoder encoded it (`+` is a space). */
+export function decodeSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    throw badRequest(`Invalid path segment: malformed percent-encoding in '${raw}'`);
+  }
+}
+
+/**
+ * Splits a raw `{namespace}` segment into levels. Clients join levels with the unit separator
+ * (`%1F`, the spec default, which this catalog advertises); the raw character is accepted too.
+ */
+export function decodeNamespace(raw: string): string[] {
+  if (raw === '') throw badRequest('Invalid namespace: empty');
+  return raw.split(/%1f|\u001f/i).map(decodeSegment);
+}
+
+/** The `parent` query value: levels joined by the (already decoded) unit separator. */
+export function decodeNamespaceQuery(value: string): string[] {
+  return value.split('\u001f');
+}
+
+/** The raw path (percent-encoding intact), without the query string. */
+export function rawPath(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  const end = url.indexOf('?', start);
+  return start < 0 ? '/' : url.slice(start, end < 0 ? undefined : end);
+}
+
+export async function readBody(request: Request, limitBytes: number): Promise<string> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > limitBytes) throw payloadTooLarge(limitBytes);
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limitBytes) {
+      await reader.cancel();
+      throw payloadTooLarge(limitBytes);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Parses a JSON object body; 400 with the parser's reason when it is not one. */
+export async function readJsonObject(request: Request, limitBytes: number): Promise<JsonObject> {
+  const text = await readBody(request, limitBytes);
+  if (text.trim() === '') throw badRequest('Malformed request: body is empty, a JSON object is required');
+  let value;
+  try {
+    value = parseJson(text);
+  } catch (error) {
+    throw badRequest(`Malformed request: invalid JSON body: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!isJsonObject(value)) throw badRequest('Malformed request: body must be a JSON object');
+  return value;
+}
+
+export function optionalString(body: JsonObject, field: string): string | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw badRequest(`Invalid request: ${field} must be a string`);
+  return v;
+}
+
+export function requiredString(body: JsonObject, field: string): string {
+  const v = optionalString(body, field);
+  if (v === undefined) throw badRequest(`Invalid request: ${field} is required`);
+  return v;
+}
+
+export function stringRecord(value: unknown, field: string): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (!isJsonObject(value)) throw badRequest(`Invalid request: ${field} must be an object of strings`);
+  for (const [k, v] of Object.entries(value)) if (typeof v !== 'string') throw badRequest(`Invalid request: ${field}.${k} must be a string`);
+  return value as Record<string, string>;
+}
+
+export function booleanQuery(value: string | null, name: string, fallback: boolean): boolean {
+  if (value === null || value === '') return fallback;
+  const lower = value.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  throw badRequest(`Invalid query parameter ${name}: expected true or false, got '${value}'`);
+}
+
+/** Page tokens are opaque to clients: the last name of the previous page, base64url-encoded. */
+export function decodePageToken(token: string | null): string | undefined {
+  if (token === null || token === '') return undefined;
+  const decoded = Buffer.from(token, 'base64url').toString('utf8');
+  if (!decoded.startsWith('p:')) throw badRequest(`Invalid pageToken: '${token}' was not issued by this catalog`);
+  return decoded.slice(2);
+}
+
+export function encodePageToken(after: string | undefined): string | null {
+  return after === undefined ? null : Buffer.from(`p:${after}`, 'utf8').toString('base64url');
+}
+
+export function pageSizeQuery(value: string | null): number | undefined {
+  if (value === null || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw badRequest(`Invalid query parameter pageSize: expected a positive integer, got '${value}'`);
+  return Math.min(n, 10_000);
+}
+
+export function isIcebergError(error: unknown): error is IcebergError {
+  return error instanceof IcebergError;
+}
