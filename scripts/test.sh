@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The whole test suite (`npm test`): starts the real services the tests use (PostgreSQL, an
+# S3-compatible server), runs the unit and integration tests, then proves the built-in catalog with
+# real clients: Apache Iceberg's REST Compatibility Kit on SQLite and on Postgres, and PyIceberg and
+# Spark with the warehouse on local disk and on S3.
+#
+# Usage: bash scripts/test.sh [--unit-only]
+#   --unit-only   run the vitest suites only (with the services), skip the conformance runners
+# Ends with one line: "icerelay: N passed, N failed, N skipped"; exits non-zero if anything failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  exit 0
+fi
+unit_only=false
+[ "${1:-}" = "--unit-only" ] && unit_only=true
+
+mkdir -p .tmp
+summary_file=.tmp/test-summary.txt
+: > "$summary_file"
+failures=0
+
+# Records a runner's closing "name: N passed, N failed, N skipped" line for the final total.
+record() { grep -E '^[A-Za-z-]+: [0-9]+ passed, [0-9]+ failed' "$1" | tail -1 >> "$summary_file" || true; }
+step() { echo; echo "=== $* ==="; }
+
+step "services"
+bash scripts/postgres.sh start
+bash scripts/s3-server.sh start
+eval "$(bash scripts/postgres.sh env)"
+eval "$(bash scripts/s3-server.sh env)"
+
+step "unit and integration tests (vitest)"
+if npx vitest run --reporter=default --reporter=json --outputFile=.tmp/vitest.json; then :; else failures=$((failures + 1)); fi
+node -e '
+  const r = require("./.tmp/vitest.json");
+  console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' | tee -a "$summary_file"
+
+if [ "$unit_only" = false ]; then
+  # shellcheck source=scripts/conformance-suite.sh
+  source scripts/conformance-suite.sh
+  run_conformance_suite || failures=$((failures + 1))
+fi
+
+echo
+echo "=== summary ==="
+cat "$summary_file"
+node -e '
+  const lines = require("fs").readFileSync(".tmp/test-summary.txt", "utf8").trim().split("\n").filter(Boolean);
+  const total = { passed: 0, failed: 0, skipped: 0 };
+  for (const line of lines) for (const k of Object.keys(total)) total[k] += Number((line.match(new RegExp(`(\\d+) ${k}`)) || [0, 0])[1]);
+  console.log(`icerelay: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+  process.exitCode = total.failed > 0 ? 1 : 0;
+' || failures=$((failures + 1))
+[ "$failures" -eq 0 ]
