@@ -1,0 +1,129 @@
+/**
+ * loadTable and commit latency/throughput of Iceberg REST catalogs, side by side in one run.
+ *
+ * Usage: tsx bench/catalog/catalog-bench.ts --duration-ms 10000 name=url [name=url ...]
+ * The first catalog is the one measured; the others are peers; ratios are first / peer.
+ * Each catalog gets its own namespace with one table per worker, so commits measure the commit
+ * path (read metadata, apply, write a file, swap the pointer) rather than contention on one table.
+ */
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+interface Target {
+  name: string;
+  url: string;
+}
+
+interface Stats {
+  catalog: string;
+  operation: 'loadTable' | 'commit';
+  concurrency: number;
+  requests: number;
+  errors: number;
+  throughputPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const durationMs = option('duration-ms', 10_000);
+const warmupMs = option('warmup-ms', 3_000);
+const outIndex = args.indexOf('--out');
+const outFile = outIndex >= 0 ? args[outIndex + 1] : undefined;
+const targets: Target[] = args
+  .filter((a, i) => a.includes('=') && !args[i - 1]?.startsWith('--'))
+  .map((a) => ({ name: a.slice(0, a.indexOf('=')), url: a.slice(a.indexOf('=') + 1).replace(/\/+$/, '') }));
+if (targets.length === 0) {
+  console.error('usage: tsx bench/catalog/catalog-bench.ts [--duration-ms N] [--warmup-ms N] [--out file.json] name=url ...');
+  process.exit(2);
+}
+
+async function call(url: string, init?: RequestInit): Promise<Response> {
+  const response = await fetch(url, { ...init, headers: { 'content-type': 'application/json', ...init?.headers } });
+  if (!response.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: ${response.status} ${await response.text()}`);
+  return response;
+}
+
+const schema = {
+  type: 'struct', 'schema-id': 0,
+  fields: Array.from({ length: 20 }, (_, i) => ({ id: i + 1, name: `c${i}`, type: i % 2 ? 'string' : 'long', required: false })),
+};
+
+async function setUp(target: Target, tables: number): Promise<string> {
+  const ns = `bench_${randomUUID().slice(0, 8)}`;
+  await call(`${target.url}/v1/namespaces`, { method: 'POST', body: JSON.stringify({ namespace: [ns] }) });
+  for (let i = 0; i < tables; i++) {
+    await call(`${target.url}/v1/namespaces/${ns}/tables`, { method: 'POST', body: JSON.stringify({ name: `t${i}`, schema }) });
+  }
+  return ns;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function measure(target: Target, ns: string, operation: Stats['operation'], concurrency: number): Promise<Stats> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let counter = 0;
+  const once = async (worker: number) => {
+    const table = `${target.url}/v1/namespaces/${ns}/tables/t${worker}`;
+    if (operation === 'loadTable') {
+      await (await call(table)).arrayBuffer();
+    } else {
+      const body = { requirements: [], updates: [{ action: 'set-properties', updates: { n: String(counter++) } }] };
+      await (await call(table, { method: 'POST', body: JSON.stringify(body) })).arrayBuffer();
+    }
+  };
+  const run = async (ms: number, record: boolean) => {
+    const end = performance.now() + ms;
+    await Promise.all(Array.from({ length: concurrency }, async (_, worker) => {
+      while (performance.now() < end) {
+        const start = performance.now();
+        try {
+          await once(worker);
+          if (record) latencies.push(performance.now() - start);
+        } catch (error) {
+          if (record) errors++;
+          if (errors === 1 && record) console.error(String(error).slice(0, 300));
+        }
+      }
+    }));
+  };
+  await run(warmupMs, false);
+  const started = performance.now();
+  await run(durationMs, true);
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    catalog: target.name, operation, concurrency, requests: latencies.length, errors,
+    throughputPerSec: latencies.length / elapsed, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99),
+  };
+}
+
+const results: Stats[] = [];
+for (const concurrency of [1, 32]) {
+  for (const operation of ['loadTable', 'commit'] as const) {
+    for (const target of targets) {
+      const ns = await setUp(target, concurrency);
+      const stats = await measure(target, ns, operation, concurrency);
+      results.push(stats);
+      console.error(`${stats.catalog} ${operation} c=${concurrency}: ${stats.throughputPerSec.toFixed(0)}/s p50 ${stats.p50Ms.toFixed(2)}ms p99 ${stats.p99Ms.toFixed(2)}ms errors ${stats.errors}`);
+    }
+  }
+}
+
+const lines = ['| operation | concurrency | catalog | throughput (req/s) | p50 (ms) | p99 (ms) | errors | throughput ratio |', '|---|---|---|---|---|---|---|---|'];
+for (const r of results) {
+  const first = results.find((x) => x.operation === r.operation && x.concurrency === r.concurrency && x.catalog === targets[0]!.name)!;
+  const ratio = r.catalog === first.catalog ? '' : `${(first.throughputPerSec / r.throughputPerSec).toFixed(2)}x (${first.catalog} / ${r.catalog})`;
+  lines.push(`| ${r.operation} | ${r.concurrency} | ${r.catalog} | ${r.throughputPerSec.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${ratio} |`);
+}
+console.log(lines.join('\n'));
+if (outFile) writeFileSync(outFile, `${JSON.stringify({ durationMs, warmupMs, results }, null, 2)}\n`);
