@@ -253,9 +253,10 @@ export class BuiltinCatalog {
     await this.requireNamespace(to.namespace);
     const target = await this.store.getEntity(namespaceKey(to.namespace), to.name);
     const toName = displayIdentifier(to.namespace, to.name);
+    // Iceberg Java's wording, which clients and the RCK match on.
     const taken = (kindTaken: EntityKind) =>
-      kindTaken === kind
-        ? alreadyExists(`${kind === 'table' ? 'Table' : 'View'} already exists: ${toName}`)
+      kind === 'table' && kindTaken === 'table'
+        ? alreadyExists(`Table already exists: ${toName}`)
         : alreadyExists(`Cannot rename ${fromName} to ${toName}. ${kindTaken === 'table' ? 'Table' : 'View'} already exists`);
     if (target) throw taken(target.kind);
     const result = await this.store.renameEntity({ namespace: namespaceKey(from.namespace), name: from.name }, { namespace: namespaceKey(to.namespace), name: to.name }, kind);

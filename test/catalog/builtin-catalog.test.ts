@@ -242,6 +242,17 @@ describe.each(databases)('built-in catalog on $name', ({ name, skip, config }) =
     expect((await rejection(catalog.loadView({ namespace: ['mixed'], name: 't' }))).type).toBe('NoSuchViewException');
   });
 
+  it.skipIf(skip)('purges only the dropped table\'s own files when another table shares its folder', async () => {
+    await catalog.createNamespace(['shared'], {});
+    const first = await catalog.createTable(['shared'], { name: 't', schema });
+    await catalog.renameTable({ namespace: ['shared'], name: 't' }, { namespace: ['shared'], name: 'renamed' });
+    const second = await catalog.createTable(['shared'], { name: 't', schema });
+    expect(second.metadata.location).toBe(first.metadata.location);
+    await catalog.dropTable({ namespace: ['shared'], name: 't' }, true);
+    const renamed = await catalog.loadTable({ namespace: ['shared'], name: 'renamed' });
+    expect(renamed.metadataLocation).toBe(first.metadataLocation);
+  });
+
   it.skipIf(skip)('reports a missing metadata file as NotFoundException', async () => {
     await catalog.createNamespace(['missing'], {});
     const t = await catalog.createTable(['missing'], { name: 't', schema });
