@@ -25,7 +25,6 @@ export function displayIdentifier(namespace: string[], name: string): string {
 
 // Control characters would break storage keys and logs; '/' and dot-only names would let a
 // default location escape its namespace folder in the warehouse.
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function validateName(value: unknown, what: string): string {
