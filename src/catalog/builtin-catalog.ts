@@ -21,6 +21,7 @@ import {
   deleteQuietly, readTableMetadata, readViewMetadata, writeTableMetadata, writeViewMetadata, type StoreResolver,
 } from './metadata-files.ts';
 import { purgeTableFiles } from './purge.ts';
+import { assignEntries, hasKey } from '../util/records.ts';
 
 export interface LoadedTable {
   /** null only for a staged create, which has no file yet. */
@@ -118,7 +119,7 @@ export class BuiltinCatalog {
   }
 
   async updateNamespaceProperties(levels: string[], removals: string[], updates: Record<string, string>) {
-    const both = removals.filter((key) => key in updates);
+    const both = removals.filter((key) => hasKey(updates, key));
     if (both.length > 0) throw unprocessable(`Duplicate keys to update and remove: ${both.join(', ')}`);
     const key = namespaceKey(levels);
     return this.store.transaction(async (trx) => {
@@ -127,14 +128,14 @@ export class BuiltinCatalog {
       const removed: string[] = [];
       const missing: string[] = [];
       for (const name of removals) {
-        if (name in properties) {
+        if (hasKey(properties, name)) {
           delete properties[name];
           removed.push(name);
         } else {
           missing.push(name);
         }
       }
-      Object.assign(properties, updates);
+      assignEntries(properties, updates);
       await this.store.updateNamespaceProperties(key, properties, trx);
       return { updated: Object.keys(updates), removed, missing };
     });

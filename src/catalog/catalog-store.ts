@@ -159,12 +159,40 @@ export class CatalogStore {
       .executeTakeFirst();
   }
 
-  async putIdempotencyRecord(row: Omit<IdempotencyRow, 'catalog'>): Promise<void> {
-    await this.db.insertInto('catalog_idempotency').values({ ...row, catalog: this.catalog })
-      .onConflict((oc) => oc.columns(['catalog', 'key']).doUpdateSet({
-        request_hash: row.request_hash, status: row.status, body: row.body, headers: row.headers, created_at_ms: row.created_at_ms,
-      }))
+  /**
+   * Claims a key for a request about to run (status 0 = in flight). False when the key is taken:
+   * by a finished response to replay, or by a request still running. Expired records and claims
+   * abandoned by a crashed process (older than `abandonedBeforeMs`) are cleared first.
+   */
+  async reserveIdempotencyKey(key: string, requestHash: string, nowMs: number, expiredBeforeMs: number, abandonedBeforeMs: number): Promise<boolean> {
+    await this.db.deleteFrom('catalog_idempotency')
+      .where('catalog', '=', this.catalog).where('key', '=', key)
+      .where((eb) => eb.or([
+        eb('created_at_ms', '<', expiredBeforeMs),
+        eb.and([eb('status', '=', 0), eb('created_at_ms', '<', abandonedBeforeMs)]),
+      ]))
       .execute();
+    try {
+      await this.db.insertInto('catalog_idempotency')
+        .values({ catalog: this.catalog, key, request_hash: requestHash, status: 0, body: '', headers: '{}', created_at_ms: nowMs })
+        .execute();
+      return true;
+    } catch (error) {
+      if (this.adapter.isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Stores the finalized response of a claimed key. */
+  async finishIdempotencyKey(key: string, status: number, body: string, headers: string): Promise<void> {
+    await this.db.updateTable('catalog_idempotency').set({ status, body, headers })
+      .where('catalog', '=', this.catalog).where('key', '=', key).where('status', '=', 0).execute();
+  }
+
+  /** Gives a claimed key up (the request ended in a 5xx, which is never replayed). */
+  async releaseIdempotencyKey(key: string): Promise<void> {
+    await this.db.deleteFrom('catalog_idempotency')
+      .where('catalog', '=', this.catalog).where('key', '=', key).where('status', '=', 0).execute();
   }
 
   async deleteIdempotencyRecordsBefore(ms: number): Promise<void> {

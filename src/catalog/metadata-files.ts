@@ -5,11 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { notFound } from '../errors/iceberg-error.ts';
+import { IcebergError, invalidArgument, notFound } from '../errors/iceberg-error.ts';
 import { parseMetadataFileVersion, parseTableMetadata, serializeTableMetadata } from '../iceberg/table-metadata.ts';
 import type { TableMetadata, ViewMetadata } from '../iceberg/types.ts';
 import { parseViewMetadata, serializeViewMetadata } from '../iceberg/view-metadata.ts';
-import { ObjectNotFoundError } from '../storage/object-store.ts';
+import { ObjectNotFoundError, UnsupportedLocationError } from '../storage/object-store.ts';
 import type { StoreResolver } from '../storage/store-resolver.ts';
 
 export type { StoreResolver };
@@ -25,6 +25,20 @@ export function nextMetadataFileLocation(location: string, properties: Record<st
   return `${folder}/${String(version).padStart(5, '0')}-${randomUUID()}${gzip ? '.gz' : ''}.metadata.json`;
 }
 
+/** File-system error codes caused by where a client asked a file to go, not by this server. */
+const CLIENT_LOCATION_ERRORS = new Set(['ENOTDIR', 'EEXIST', 'EISDIR', 'ENAMETOOLONG', 'EROFS', 'EACCES', 'EPERM', 'ELOOP']);
+
+/**
+ * Turns storage failures that a client's location caused into 400s naming the location; other
+ * failures (the store being down) stay errors of this server.
+ */
+function locationError(error: unknown, location: string, action: string): unknown {
+  if (error instanceof UnsupportedLocationError) return invalidArgument(`Invalid location ${location}: ${error.message}`);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && CLIENT_LOCATION_ERRORS.has(code)) return invalidArgument(`Cannot ${action} ${location}: ${code}`);
+  return error;
+}
+
 async function readText(stores: StoreResolver, location: string): Promise<string> {
   let bytes: Uint8Array;
   try {
@@ -34,19 +48,37 @@ async function readText(stores: StoreResolver, location: string): Promise<string
       // The wording Iceberg Java uses; the RCK checks for it.
       throw notFound(`Failed to open input stream for file: ${location}`);
     }
-    throw error;
+    throw locationError(error, location, 'read');
   }
   const gzipped = bytes.length > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-  return Buffer.from(gzipped ? gunzipSync(bytes) : bytes).toString('utf8');
+  try {
+    return Buffer.from(gzipped ? gunzipSync(bytes) : bytes).toString('utf8');
+  } catch (error) {
+    throw invalidArgument(`Cannot read metadata file ${location}: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 async function writeText(stores: StoreResolver, location: string, text: string): Promise<void> {
   const data = location.endsWith('.gz.metadata.json') ? gzipSync(text) : text;
-  await stores.storeFor(location).write(location, data, { ifAbsent: true, contentType: 'application/json' });
+  try {
+    await stores.storeFor(location).write(location, data, { ifAbsent: true, contentType: 'application/json' });
+  } catch (error) {
+    throw locationError(error, location, 'write');
+  }
+}
+
+/** Parses a metadata file, reporting a file that is not valid metadata as a 400 naming it. */
+function parseFile<T>(location: string, text: string, parse: (text: string) => T): T {
+  try {
+    return parse(text);
+  } catch (error) {
+    const reason = error instanceof IcebergError || error instanceof Error ? error.message : String(error);
+    throw invalidArgument(`Invalid metadata file ${location}: ${reason}`);
+  }
 }
 
 export async function readTableMetadata(stores: StoreResolver, location: string): Promise<TableMetadata> {
-  return parseTableMetadata(await readText(stores, location));
+  return parseFile(location, await readText(stores, location), parseTableMetadata);
 }
 
 export async function writeTableMetadata(stores: StoreResolver, metadata: TableMetadata, previous: string | undefined): Promise<string> {
@@ -56,7 +88,7 @@ export async function writeTableMetadata(stores: StoreResolver, metadata: TableM
 }
 
 export async function readViewMetadata(stores: StoreResolver, location: string): Promise<ViewMetadata> {
-  return parseViewMetadata(await readText(stores, location));
+  return parseFile(location, await readText(stores, location), parseViewMetadata);
 }
 
 export async function writeViewMetadata(stores: StoreResolver, metadata: ViewMetadata, previous: string | undefined): Promise<string> {

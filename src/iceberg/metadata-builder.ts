@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { badRequest, commitFailed, invalidArgument, validationFailed } from '../errors/iceberg-error.ts';
 import { addInt64, compareInt64, idKey, int64, isInt64, sameInt64, toBigInt, type Int64 } from '../util/int64.ts';
 import { isJsonObject } from '../util/json.ts';
+import { assignEntries } from '../util/records.ts';
 import { canonical, fieldIds, highestFieldId, sameSchema, validateSchema } from './schema.ts';
 import { DEFAULT_FORMAT_VERSION, MAIN_BRANCH, MIN_FORMAT_VERSION_ROW_LINEAGE, SUPPORTED_FORMAT_VERSION } from './table-metadata.ts';
 import type {
@@ -61,6 +62,19 @@ function stringMap(value: unknown, what: string): Record<string, string> {
 function stringList(value: unknown, what: string): string[] {
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw badRequest(`Invalid update: ${what} must be a list of strings`);
   return value as string[];
+}
+/** A partition or sort field's source columns: `source-ids` (v3 multi-argument) or `source-id`. */
+function sourceIdsOf(field: Record<string, unknown>): number[] {
+  const isId = (v: unknown) => typeof v === 'number' && Number.isInteger(v);
+  const ids = field['source-ids'];
+  if (ids !== undefined && ids !== null) {
+    if (!Array.isArray(ids) || !ids.every(isId)) throw badRequest('Invalid field: source-ids must be a list of integers');
+    return ids as number[];
+  }
+  const id = field['source-id'];
+  if (id === undefined || id === null) return [];
+  if (!isId(id)) throw badRequest('Invalid field: source-id must be an integer');
+  return [id as number];
 }
 const stripTrailingSlash = (location: string) => location.replace(/\/+$/, '');
 
@@ -241,8 +255,7 @@ export class TableMetadataBuilder {
       if (!isJsonObject(f) || typeof f.name !== 'string' || typeof f.transform !== 'string') {
         throw badRequest('Invalid update add-spec: every field needs name and transform');
       }
-      const sourceIds = f['source-ids'] ?? (f['source-id'] === undefined ? [] : [f['source-id']]);
-      this.checkSourceIds(sourceIds as number[], f.transform, 'partition field');
+      this.checkSourceIds(sourceIdsOf(f), f.transform, 'partition field');
       return f;
     });
     const names = new Set<string>();
@@ -297,8 +310,7 @@ export class TableMetadataBuilder {
         (f['null-order'] !== 'nulls-first' && f['null-order'] !== 'nulls-last')) {
         throw badRequest('Invalid update add-sort-order: every field needs transform, direction (asc/desc) and null-order');
       }
-      const sourceIds = f['source-ids'] ?? (f['source-id'] === undefined ? [] : [f['source-id']]);
-      this.checkSourceIds(sourceIds as number[], f.transform, 'sort field');
+      this.checkSourceIds(sourceIdsOf(f), f.transform, 'sort field');
     }
     const fieldsKey = canonical(order.fields);
     let orderId: number;
@@ -447,7 +459,7 @@ export class TableMetadataBuilder {
 
   setProperties(updates: Record<string, string>): this {
     if (Object.keys(updates).length === 0) return this;
-    Object.assign(this.m.properties, updates);
+    assignEntries(this.m.properties, updates);
     this.changes.push({ action: 'set-properties', updates });
     return this;
   }

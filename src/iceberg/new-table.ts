@@ -48,6 +48,9 @@ export function parseCreateTableRequest(body: unknown): CreateTableRequest {
     if (v !== undefined && v !== null && (!isJsonObject(v) || !Array.isArray(v.fields))) {
       throw badRequest(`Invalid create table request: ${key} must have a fields list`);
     }
+    if (isJsonObject(v) && Array.isArray(v.fields) && v.fields.some((f) => !isJsonObject(f))) {
+      throw badRequest(`Invalid create table request: every ${key} field must be an object`);
+    }
   }
   return body as unknown as CreateTableRequest;
 }

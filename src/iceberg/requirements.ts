@@ -70,7 +70,8 @@ export function checkTableRequirements(requirements: TableRequirement[], base: T
     if (!base) continue; // the caller reports a missing table with the right 404
     switch (req.type) {
       case 'assert-table-uuid':
-        if (String(req.uuid).toLowerCase() !== base['table-uuid'].toLowerCase()) {
+        // v1 tables written before UUIDs existed have none: no UUID can match.
+        if (String(req.uuid).toLowerCase() !== (base['table-uuid'] ?? '').toLowerCase()) {
           throw commitFailed(`Requirement failed: UUID does not match: expected ${base['table-uuid']} != ${String(req.uuid)}`);
         }
         break;

@@ -29,6 +29,8 @@ export function normalizeTableMetadata(raw: Record<string, unknown>): TableMetad
   if (typeof version !== 'number' || version < 1 || version > SUPPORTED_FORMAT_VERSION) {
     throw invalidArgument(`Invalid table metadata: unsupported format-version ${String(version)}`);
   }
+  if (version > 1 && typeof m['table-uuid'] !== 'string') throw invalidArgument('Invalid table metadata: table-uuid is required');
+  if (typeof m.location !== 'string') throw invalidArgument('Invalid table metadata: location is required');
   if (!Array.isArray(m.schemas)) {
     if (!isJsonObject(m.schema)) throw invalidArgument('Invalid table metadata: no schemas');
     const legacy = { 'schema-id': 0, ...(m.schema as object) } as Schema;
@@ -49,6 +51,7 @@ export function normalizeTableMetadata(raw: Record<string, unknown>): TableMetad
   m['default-sort-order-id'] ??= 0;
   m['last-sequence-number'] ??= 0;
   m['last-column-id'] ??= Math.max(0, ...(m.schemas as Schema[]).map(highestFieldId));
+  if (typeof m['current-schema-id'] !== 'number') throw invalidArgument('Invalid table metadata: current-schema-id is required');
   m.properties ??= {};
   m.snapshots ??= [];
   m.statistics ??= [];

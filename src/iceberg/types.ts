@@ -139,6 +139,7 @@ export interface EncryptedKey {
 
 export interface TableMetadata {
   'format-version': number;
+  /** Absent only in v1 tables written before UUIDs existed. */
   'table-uuid': string;
   location: string;
   'last-sequence-number': Int64;

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { badRequest, invalidArgument, validationFailed } from '../errors/iceberg-error.ts';
 import { int64, isInt64, toBigInt } from '../util/int64.ts';
 import { isJsonObject, parseJson, toJson } from '../util/json.ts';
+import { assignEntries } from '../util/records.ts';
 import { canonical, sameSchema, validateSchema } from './schema.ts';
 import type { MetadataUpdate, Schema, ViewMetadata, ViewVersion } from './types.ts';
 
@@ -101,7 +102,7 @@ export class ViewMetadataBuilder {
           throw badRequest('Invalid update set-properties: updates must be an object of strings');
         }
         if (Object.keys(updates).length === 0) return this;
-        Object.assign(this.m.properties, updates);
+        assignEntries(this.m.properties, updates as Record<string, string>);
         break;
       }
       case 'remove-properties': {

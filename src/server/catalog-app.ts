@@ -4,6 +4,7 @@
  * Iceberg error response (a client's mistake is never a 500).
  */
 import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { Hono } from 'hono';
 import type { CatalogStore } from '../catalog/catalog-store.ts';
 import { IcebergError } from '../errors/iceberg-error.ts';
@@ -45,10 +46,13 @@ export function createCatalogApp(options: CatalogAppOptions): Hono {
 
   app.all('/v1/*', async (c) => {
     const request = c.req.raw;
-    const path = rawPath(request.url);
+    // Route on the request target exactly as sent: the URL parser behind Request would resolve
+    // `..` and `%2E%2E` segments, turning a table named `..` into its namespace.
+    const target = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.url ?? request.url;
+    const path = rawPath(target);
     try {
       const { route, raw } = table.match(request.method, path);
-      const ctx: RouteContext = { request, raw, query: new URL(request.url).searchParams };
+      const ctx: RouteContext = { request, raw, query: new URL(target, 'http://target').searchParams };
       const key = request.headers.get('idempotency-key');
       if (route.mutating && key) return await withIdempotency(store, options.idempotencyLifetimeMs, key, route, ctx);
       return await route.handle(ctx);
@@ -56,40 +60,60 @@ export function createCatalogApp(options: CatalogAppOptions): Hono {
       return errorResponse(error, options.logger, `${request.method} ${path}`);
     }
   });
+  app.notFound((c) => json(404, { error: { message: `No Iceberg REST route for ${c.req.method} ${c.req.path}`, type: 'NoSuchEndpointException', code: 404 } }));
+  app.onError((error) => errorResponse(error, options.logger, 'request'));
   return app;
 }
 
+/** How long a claimed Idempotency-Key may stay in flight before it counts as abandoned. */
+const IN_FLIGHT_LIMIT_MS = 120_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
- * Idempotency-Key semantics of the spec: a finalized response (2xx, or a deterministic 4xx) is
- * stored and replayed for the same key within its lifetime; 5xx responses are not finalized, so a
- * retry runs again.
+ * Idempotency-Key semantics of the spec: the first request with a key claims it in the database
+ * (so concurrent duplicates, even on other instances, wait instead of running again); a finalized
+ * response (2xx, or a deterministic 4xx) is stored and replayed for the same key within its
+ * lifetime; a 5xx releases the key, so a retry runs again.
  */
 async function withIdempotency(store: CatalogStore, lifetimeMs: number, key: string, route: Route, ctx: RouteContext): Promise<Response> {
-  const now = Date.now();
-  const prior = await store.getIdempotencyRecord(key, now - lifetimeMs);
   const operation = createHash('sha256').update(`${route.method} ${route.path} ${JSON.stringify(ctx.raw)}`).digest('hex');
-  if (prior) {
-    if (prior.request_hash !== operation) {
+  const waitUntil = Date.now() + IN_FLIGHT_LIMIT_MS;
+  for (;;) {
+    const now = Date.now();
+    if (await store.reserveIdempotencyKey(key, operation, now, now - lifetimeMs, now - IN_FLIGHT_LIMIT_MS)) break;
+    const prior = await store.getIdempotencyRecord(key, now - lifetimeMs);
+    if (prior && prior.request_hash !== operation) {
       throw new IcebergError(422, 'UnprocessableEntityException', `Idempotency-Key ${key} was already used for a different operation`);
     }
-    return new Response(prior.status === 204 ? null : prior.body, { status: prior.status, headers: JSON.parse(prior.headers) as Record<string, string> });
+    if (prior && prior.status > 0) {
+      return new Response(prior.status === 204 ? null : prior.body, { status: prior.status, headers: JSON.parse(prior.headers) as Record<string, string> });
+    }
+    if (now > waitUntil) {
+      throw new IcebergError(503, 'ServiceUnavailableException', `A request with Idempotency-Key ${key} is still in progress; retry later`, { headers: { 'retry-after': '1' } });
+    }
+    await sleep(20);
   }
   let response: Response;
   try {
     response = await route.handle(ctx);
   } catch (error) {
-    if (!(error instanceof IcebergError) || error.status >= 500) throw error;
+    if (!(error instanceof IcebergError) || error.status >= 500) {
+      await store.releaseIdempotencyKey(key);
+      throw error;
+    }
     response = json(error.status, error.toResponseBody(), error.headers ?? {});
   }
-  if (response.status < 500) {
-    const body = response.status === 204 ? '' : await response.clone().text();
-    const headers: Record<string, string> = {};
-    for (const name of ['content-type', 'etag']) {
-      const value = response.headers.get(name);
-      if (value) headers[name] = value;
-    }
-    await store.putIdempotencyRecord({ key, request_hash: operation, status: response.status, body, headers: toJson(headers), created_at_ms: now });
-    if (Math.random() < 0.01) await store.deleteIdempotencyRecordsBefore(now - lifetimeMs);
+  if (response.status >= 500) {
+    await store.releaseIdempotencyKey(key);
+    return response;
   }
+  const body = response.status === 204 ? '' : await response.clone().text();
+  const headers: Record<string, string> = {};
+  for (const name of ['content-type', 'etag']) {
+    const value = response.headers.get(name);
+    if (value) headers[name] = value;
+  }
+  await store.finishIdempotencyKey(key, response.status, body, toJson(headers));
+  if (Math.random() < 0.01) await store.deleteIdempotencyRecordsBefore(Date.now() - lifetimeMs);
   return response;
 }

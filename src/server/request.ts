@@ -3,7 +3,10 @@
  * not pre-decode `%1F`, `%2F` or `+`), form-decoded levels, bounded lossless JSON bodies.
  */
 import { badRequest, IcebergError, payloadTooLarge } from '../errors/iceberg-error.ts';
-import { isJsonObject, parseJson, type JsonObject } from '../util/json.ts';
+import { isJsonObject, nestsDeeperThan, parseJson, type JsonObject } from '../util/json.ts';
+
+/** Deepest accepted JSON nesting; real Iceberg documents stay far below it. */
+const MAX_JSON_DEPTH = 200;
 
 /** Decodes one path segment the way Java's URLEncoder encoded it (`+` is a space). */
 export function decodeSegment(raw: string): string {
@@ -28,11 +31,12 @@ export function decodeNamespaceQuery(value: string): string[] {
   return value.split('\u001f');
 }
 
-/** The raw path (percent-encoding intact), without the query string. */
-export function rawPath(url: string): string {
-  const start = url.indexOf('/', url.indexOf('//') + 2);
-  const end = url.indexOf('?', start);
-  return start < 0 ? '/' : url.slice(start, end < 0 ? undefined : end);
+/** The raw path (percent-encoding intact) of a request target or absolute URL, without the query. */
+export function rawPath(target: string): string {
+  const start = target.startsWith('/') ? 0 : target.indexOf('/', target.indexOf('//') + 2);
+  if (start < 0) return '/';
+  const end = target.indexOf('?', start);
+  return target.slice(start, end < 0 ? undefined : end);
 }
 
 export async function readBody(request: Request, limitBytes: number): Promise<string> {
@@ -66,6 +70,7 @@ export async function readJsonObject(request: Request, limitBytes: number): Prom
     throw badRequest(`Malformed request: invalid JSON body: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (!isJsonObject(value)) throw badRequest('Malformed request: body must be a JSON object');
+  if (nestsDeeperThan(value, MAX_JSON_DEPTH)) throw badRequest(`Malformed request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   return value;
 }
 

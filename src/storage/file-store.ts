@@ -20,6 +20,7 @@ import { dirname } from 'node:path';
 import {
   ObjectExistsError,
   ObjectNotFoundError,
+  UnsupportedLocationError,
   type ObjectInfo,
   type ObjectStore,
   type WriteOptions,
@@ -50,10 +51,7 @@ export function tryParseFileLocation(location: string): FileLocation | undefined
 function parseFileLocation(location: string): FileLocation {
   const parsed = tryParseFileLocation(location);
   if (!parsed) {
-    throw new Error(
-      `Not a local file location: "${location}" ` +
-        '(expected /abs/path, file:/abs/path, file:///abs/path or file://localhost/abs/path)',
-    );
+    throw new UnsupportedLocationError(location, 'expected /abs/path, file:/abs/path, file:///abs/path or file://localhost/abs/path');
   }
   return parsed;
 }

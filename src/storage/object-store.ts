@@ -50,3 +50,11 @@ export class ObjectExistsError extends Error {
     super(`Object already exists: ${location}`, options);
   }
 }
+
+/** Raised for a location no store can serve (unknown scheme, relative path, remote file host). */
+export class UnsupportedLocationError extends Error {
+  override readonly name = 'UnsupportedLocationError';
+  constructor(readonly location: string, detail: string) {
+    super(`Unsupported location "${location}": ${detail}`);
+  }
+}

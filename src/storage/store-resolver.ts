@@ -8,7 +8,7 @@
  */
 
 import { FileStore, tryParseFileLocation } from './file-store.ts';
-import type { ObjectStore } from './object-store.ts';
+import { UnsupportedLocationError, type ObjectStore } from './object-store.ts';
 import { S3Store, tryParseS3Location, type S3StoreOptions } from './s3-store.ts';
 
 export interface StoreResolverConfig {
@@ -48,10 +48,7 @@ export function createStoreResolver(config: StoreResolverConfig = {}): StoreReso
       if (tryParseFileLocation(location)) return fileStore;
       const s3Location = tryParseS3Location(location);
       if (s3Location) return s3StoreFor(s3Location.bucket);
-      throw new Error(
-        `No object store for location "${location}": ` +
-          'supported are s3://, s3a://, s3n://, file: and absolute paths',
-      );
+      throw new UnsupportedLocationError(location, 'supported are s3://, s3a://, s3n://, file: and absolute paths');
     },
     destroy() {
       for (const store of s3Stores.values()) store.destroy();

@@ -39,3 +39,23 @@ export function toJson(value: unknown, indent?: number): string {
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof LosslessNumber);
 }
+
+/**
+ * True when a parsed value nests deeper than `max` arrays/objects. Checked iteratively, so that
+ * the recursive code that later walks the value (schemas, canonical comparison) never meets
+ * nesting deep enough to overflow the stack.
+ */
+export function nestsDeeperThan(value: JsonValue, max: number): boolean {
+  const stack: [JsonValue, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (Array.isArray(v)) {
+      if (depth > max) return true;
+      for (const item of v) stack.push([item, depth + 1]);
+    } else if (isJsonObject(v)) {
+      if (depth > max) return true;
+      for (const item of Object.values(v)) stack.push([item, depth + 1]);
+    }
+  }
+  return false;
+}
