@@ -18,6 +18,7 @@ import { FileStore, TEMP_FILE_PREFIX } from '../../src/storage/file-store.ts';
 import {
   ObjectExistsError,
   ObjectNotFoundError,
+  UnsupportedLocationError,
   type ObjectInfo,
   type ObjectStore,
 } from '../../src/storage/object-store.ts';
@@ -381,7 +382,7 @@ describe('FileStore specifics', () => {
   it.each(['relative/path', 'file:relative', 'file://otherhost/x', '//double/slash', 'http://x/y'])(
     'refuses the location %s',
     async (location) => {
-      await expect(store.read(location)).rejects.toThrow(/Not a local file location/);
+      await expect(store.read(location)).rejects.toThrow(UnsupportedLocationError);
     },
   );
 });
