@@ -9,9 +9,14 @@ start_catalog() {
   local port=$1; shift
   local data_dir
   data_dir=$(mktemp -d "${TMPDIR:-/tmp}/icerelay-conformance-XXXXXX")
-  env ICERELAY_PORT="$port" ICERELAY_DATA_DIR="$data_dir" "$@" npx tsx src/main.ts > ".tmp/catalog-$port.log" 2>&1 &
-  CATALOG_PID=$!
   CATALOG_URL="http://127.0.0.1:$port"
+  if curl -s -o /dev/null "$CATALOG_URL/v1/config"; then
+    echo "port $port is already in use; stop whatever listens there" >&2
+    return 1
+  fi
+  # node itself (not npx) so that CATALOG_PID is the server and stop_catalog really stops it.
+  env ICERELAY_PORT="$port" ICERELAY_DATA_DIR="$data_dir" "$@" node --import tsx src/main.ts > ".tmp/catalog-$port.log" 2>&1 &
+  CATALOG_PID=$!
   for _ in $(seq 1 100); do
     if curl -sf "$CATALOG_URL/v1/config" > /dev/null; then return 0; fi
     if ! kill -0 "$CATALOG_PID" 2>/dev/null; then break; fi
@@ -25,6 +30,9 @@ start_catalog() {
 stop_catalog() {
   kill "$CATALOG_PID" 2>/dev/null || true
   wait "$CATALOG_PID" 2>/dev/null || true
+  for _ in $(seq 1 50); do curl -s -o /dev/null "$CATALOG_URL/v1/config" || return 0; sleep 0.1; done
+  echo "the catalog at $CATALOG_URL did not stop" >&2
+  return 1
 }
 
 # Runs one runner, keeps its output in .tmp/<name>.log, records its closing line.
@@ -47,34 +55,45 @@ fresh_postgres_url() {
   echo "${ICERELAY_TEST_POSTGRES_URL%/*}/$db"
 }
 
+# Serves the catalog with the given environment and runs the given runner commands against it
+# (each as "name command args..." with CATALOG_URL substituted for @URL).
+with_catalog() {
+  local env_args=() failed=0
+  while [ "$1" != "--" ]; do env_args+=("$1"); shift; done
+  shift
+  if ! start_catalog 18181 "${env_args[@]}"; then
+    echo "catalog-start: 0 passed, 1 failed, 0 skipped" >> "$summary_file"
+    return 1
+  fi
+  while [ $# -gt 0 ]; do
+    local name=$1 command=$2; shift 2
+    run_runner "$name" bash -c "${command//@URL/$CATALOG_URL}" || failed=1
+  done
+  stop_catalog || failed=1
+  return $failed
+}
+
 run_conformance_suite() {
-  local failed=0 port=18181
+  local failed=0 s3=$ICERELAY_TEST_S3_ENDPOINT bucket=icerelay-conformance
 
   step "RCK against the built-in catalog on SQLite"
-  start_catalog $port
-  run_runner rck-sqlite bash conformance/rck/run.sh "$CATALOG_URL" || failed=1
-  stop_catalog
+  with_catalog -- rck-sqlite "bash conformance/rck/run.sh @URL" || failed=1
 
   step "RCK against the built-in catalog on Postgres"
-  start_catalog $port ICERELAY_DATABASE_URL="$(fresh_postgres_url)"
-  run_runner rck-postgres bash conformance/rck/run.sh "$CATALOG_URL" || failed=1
-  stop_catalog
+  with_catalog ICERELAY_DATABASE_URL="$(fresh_postgres_url)" -- rck-postgres "bash conformance/rck/run.sh @URL" || failed=1
 
   step "PyIceberg, Spark and cross-engine with the warehouse on local disk"
-  start_catalog $port
-  run_runner pyiceberg-local bash conformance/pyiceberg/run.sh "$CATALOG_URL" || failed=1
-  run_runner spark-local bash conformance/spark/run.sh "$CATALOG_URL" || failed=1
-  run_runner cross-engine-local bash conformance/common/cross_engine.sh "$CATALOG_URL" || failed=1
-  stop_catalog
+  with_catalog -- \
+    pyiceberg-local "bash conformance/pyiceberg/run.sh @URL" \
+    spark-local "bash conformance/spark/run.sh @URL" \
+    cross-engine-local "bash conformance/common/cross_engine.sh @URL" || failed=1
 
   step "PyIceberg, Spark and cross-engine with the warehouse on S3"
-  local bucket="icerelay-conformance"
-  curl -sf -X PUT "$ICERELAY_TEST_S3_ENDPOINT/$bucket" > /dev/null || true
-  start_catalog $port ICERELAY_WAREHOUSE="s3://$bucket/wh-$RANDOM" ICERELAY_S3_ENDPOINT="$ICERELAY_TEST_S3_ENDPOINT" ICERELAY_VEND_CREDENTIALS=true
-  run_runner pyiceberg-s3 bash conformance/pyiceberg/run.sh "$CATALOG_URL" --s3-endpoint "$ICERELAY_TEST_S3_ENDPOINT" || failed=1
-  run_runner spark-s3 bash conformance/spark/run.sh "$CATALOG_URL" --s3-endpoint "$ICERELAY_TEST_S3_ENDPOINT" || failed=1
-  run_runner cross-engine-s3 bash conformance/common/cross_engine.sh "$CATALOG_URL" --s3-endpoint "$ICERELAY_TEST_S3_ENDPOINT" || failed=1
-  stop_catalog
+  curl -sf -X PUT "$s3/$bucket" > /dev/null || true
+  with_catalog ICERELAY_WAREHOUSE="s3://$bucket/wh-$RANDOM" ICERELAY_S3_ENDPOINT="$s3" ICERELAY_VEND_CREDENTIALS=true -- \
+    pyiceberg-s3 "bash conformance/pyiceberg/run.sh @URL --s3-endpoint $s3" \
+    spark-s3 "bash conformance/spark/run.sh @URL --s3-endpoint $s3" \
+    cross-engine-s3 "bash conformance/common/cross_engine.sh @URL --s3-endpoint $s3" || failed=1
 
   return $failed
 }

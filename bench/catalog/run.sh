@@ -18,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ICERELAY_PORT=$icerelay_port ICERELAY_DATA_DIR="$data/icerelay" npx tsx src/main.ts > .tmp/bench-icerelay.log 2>&1 &
+ICERELAY_PORT=$icerelay_port ICERELAY_DATA_DIR="$data/icerelay" node --import tsx src/main.ts > .tmp/bench-icerelay.log 2>&1 &
 icerelay_pid=$!
 bash conformance/fixture/start.sh --warehouse "$data/fixture" "$fixture_port" > /dev/null
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$icerelay_port/v1/config" > /dev/null && break; sleep 0.2; done

@@ -108,7 +108,9 @@ export function tableMetadataToJsonObject(m: TableMetadata): Record<string, unkn
   }
   // Java writes -1 for "no current snapshot" before v3 and null from v3 on; both parse everywhere.
   if (m['current-snapshot-id'] === null) out['current-snapshot-id'] = version >= 3 ? null : -1;
-  for (const [key, value] of Object.entries(m)) if (!(key in out) && value !== undefined && key !== 'schema' && key !== 'partition-spec') out[key] = value;
+  // Keys this version does not know go last, unchanged.
+  const known = new Set([...KEY_ORDER, 'schema', 'partition-spec']);
+  for (const [key, value] of Object.entries(m)) if (!known.has(key) && value !== undefined) out[key] = value;
   return out;
 }
 
