@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  alreadyExists, badRequest, commitFailed, IcebergError, namespaceNotEmpty, noSuchNamespace, noSuchTable, noSuchView,
+  alreadyExists, badRequest, commitFailed, namespaceNotEmpty, noSuchNamespace, noSuchTable, noSuchView,
   unprocessable,
 } from '../errors/iceberg-error.ts';
 import { TableMetadataBuilder } from '../iceberg/metadata-builder.ts';
@@ -409,8 +409,4 @@ export class BuiltinCatalog {
     }
     return { metadataLocation, metadata };
   }
-}
-
-export function isIcebergError(error: unknown): error is IcebergError {
-  return error instanceof IcebergError;
 }

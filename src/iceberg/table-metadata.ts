@@ -9,7 +9,7 @@ import { invalidArgument } from '../errors/iceberg-error.ts';
 import { int64, isInt64, sameInt64, type Int64 } from '../util/int64.ts';
 import { isJsonObject, parseJson, toJson } from '../util/json.ts';
 import { highestFieldId } from './schema.ts';
-import type { PartitionSpec, Schema, Snapshot, SnapshotRef, TableMetadata } from './types.ts';
+import type { PartitionSpec, Schema, SnapshotRef, TableMetadata } from './types.ts';
 
 export const MAIN_BRANCH = 'main';
 export const SUPPORTED_FORMAT_VERSION = 3;
@@ -72,10 +72,6 @@ export function normalizeTableMetadata(raw: Record<string, unknown>): TableMetad
 export function currentSnapshotId(m: TableMetadata): Int64 | undefined {
   const id = m['current-snapshot-id'];
   return id === null || id === undefined || sameInt64(id, -1) ? undefined : id;
-}
-
-export function findSnapshot(m: TableMetadata, id: Int64): Snapshot | undefined {
-  return m.snapshots.find((s) => sameInt64(s['snapshot-id'], id));
 }
 
 export function currentSchema(m: TableMetadata): Schema {

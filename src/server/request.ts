@@ -2,7 +2,7 @@
  * Reading REST requests exactly as Iceberg clients encode them: raw path segments (the router must
  * not pre-decode `%1F`, `%2F` or `+`), form-decoded levels, bounded lossless JSON bodies.
  */
-import { badRequest, IcebergError, payloadTooLarge } from '../errors/iceberg-error.ts';
+import { badRequest, payloadTooLarge } from '../errors/iceberg-error.ts';
 import { isJsonObject, nestsDeeperThan, parseJson, type JsonObject } from '../util/json.ts';
 
 /** Deepest accepted JSON nesting; real Iceberg documents stay far below it. */
@@ -119,8 +119,4 @@ export function pageSizeQuery(value: string | null): number | undefined {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw badRequest(`Invalid query parameter pageSize: expected a positive integer, got '${value}'`);
   return Math.min(n, 10_000);
-}
-
-export function isIcebergError(error: unknown): error is IcebergError {
-  return error instanceof IcebergError;
 }
