@@ -1,0 +1,144 @@
+/**
+ * Recognizes the requests that change catalog state, from the raw path (after the catalog prefix)
+ * and the body, and names the entities they touch. Everything else is forwarded without a look.
+ */
+import type { EntityRef, MutationKind } from '../outbox/outbox.ts';
+import { isJsonObject, parseJson, type JsonObject } from '../util/json.ts';
+
+export interface Mutation {
+  kind: MutationKind;
+  entities: EntityRef[];
+  /** The parsed body (lossless), when it was JSON. */
+  body: JsonObject | undefined;
+}
+
+interface Template {
+  method: string;
+  segments: string[];
+  kind: MutationKind;
+}
+
+const TEMPLATES: Template[] = [
+  ['POST', 'namespaces', 'create-namespace'],
+  ['DELETE', 'namespaces/{namespace}', 'drop-namespace'],
+  ['POST', 'namespaces/{namespace}/properties', 'update-namespace-properties'],
+  ['POST', 'namespaces/{namespace}/tables', 'create-table'],
+  ['POST', 'namespaces/{namespace}/register', 'register-table'],
+  ['POST', 'namespaces/{namespace}/tables/{table}', 'commit-table'],
+  ['DELETE', 'namespaces/{namespace}/tables/{table}', 'drop-table'],
+  ['POST', 'namespaces/{namespace}/tables/{table}/unregister', 'unregister-table'],
+  ['POST', 'tables/rename', 'rename-table'],
+  ['POST', 'transactions/commit', 'commit-transaction'],
+  ['POST', 'namespaces/{namespace}/views', 'create-view'],
+  ['POST', 'namespaces/{namespace}/views/{view}', 'replace-view'],
+  ['DELETE', 'namespaces/{namespace}/views/{view}', 'drop-view'],
+  ['POST', 'views/rename', 'rename-view'],
+  ['POST', 'namespaces/{namespace}/register-view', 'register-view'],
+].map(([method, path, kind]) => ({ method: method!, segments: path!.split('/'), kind: kind as MutationKind }));
+
+function decodeLevel(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * Splits a raw `{namespace}` segment on `%1F` (always accepted) and on the separator the upstream
+ * advertised (e.g. `%2E`), then decodes each level.
+ */
+export function decodeNamespaceSegment(raw: string, separators: Iterable<string>): string[] {
+  const all = ['%1F', ...separators].map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return raw.split(new RegExp(all.join('|'), 'i')).map(decodeLevel);
+}
+
+function identifierOf(value: unknown): EntityRef | undefined {
+  if (!isJsonObject(value) || !Array.isArray(value.namespace) || typeof value.name !== 'string') return undefined;
+  if (!value.namespace.every((l) => typeof l === 'string')) return undefined;
+  return { namespace: value.namespace as string[], name: value.name };
+}
+
+/**
+ * The mutation a request performs, or undefined for reads (and for a staged create, which changes
+ * nothing until its completing commit). `routePath` is the raw path after `/v1/` and the prefix.
+ */
+export function classifyMutation(method: string, routeSegments: string[], bodyText: string | null, separators: Iterable<string>): Mutation | undefined {
+  const template = TEMPLATES.find((t) => t.method === method && t.segments.length === routeSegments.length &&
+    t.segments.every((s, i) => s.startsWith('{') || s === routeSegments[i]));
+  if (!template) return undefined;
+  let body: JsonObject | undefined;
+  if (bodyText) {
+    try {
+      const parsed = parseJson(bodyText);
+      if (isJsonObject(parsed)) body = parsed;
+    } catch {
+      // Malformed: the upstream will reject it; the intent is still recorded.
+    }
+  }
+  const raw = (name: string) => routeSegments[template.segments.indexOf(`{${name}}`)]!;
+  const namespace = template.segments.includes('{namespace}') ? decodeNamespaceSegment(raw('namespace'), separators) : undefined;
+  const entities: EntityRef[] = [];
+  switch (template.kind) {
+    case 'create-namespace':
+      if (body && Array.isArray(body.namespace)) entities.push({ namespace: body.namespace.map(String) });
+      break;
+    case 'drop-namespace':
+    case 'update-namespace-properties':
+      entities.push({ namespace: namespace! });
+      break;
+    case 'create-table':
+    case 'create-view':
+    case 'register-table':
+    case 'register-view':
+      if (template.kind === 'create-table' && body?.['stage-create'] === true) return undefined;
+      if (typeof body?.name === 'string') entities.push({ namespace: namespace!, name: body.name });
+      break;
+    case 'commit-table':
+    case 'drop-table':
+    case 'unregister-table':
+      entities.push({ namespace: namespace!, name: decodeLevel(raw('table')) });
+      break;
+    case 'replace-view':
+    case 'drop-view':
+      entities.push({ namespace: namespace!, name: decodeLevel(raw('view')) });
+      break;
+    case 'rename-table':
+    case 'rename-view':
+      for (const key of ['source', 'destination']) {
+        const id = identifierOf(body?.[key]);
+        if (id) entities.push(id);
+      }
+      break;
+    case 'commit-transaction':
+      for (const change of Array.isArray(body?.['table-changes']) ? body['table-changes'] : []) {
+        const id = isJsonObject(change) ? identifierOf(change.identifier) : undefined;
+        if (id) entities.push(id);
+      }
+      break;
+  }
+  return { kind: template.kind, entities, body };
+}
+
+/** Snapshot ids added by a table commit's updates, as decimal strings. */
+export function addedSnapshotIds(updates: unknown): string[] {
+  if (!Array.isArray(updates)) return [];
+  const ids: string[] = [];
+  for (const u of updates) {
+    if (isJsonObject(u) && u.action === 'add-snapshot' && isJsonObject(u.snapshot)) {
+      const id = u.snapshot['snapshot-id'];
+      if (typeof id === 'number' || typeof id === 'bigint') ids.push(id.toString());
+    }
+  }
+  return ids;
+}
+
+/** The updates of each entity a commit touches (one for a table commit, one per change in a transaction). */
+export function updatesPerEntity(mutation: Mutation): unknown[] {
+  if (mutation.kind === 'commit-table') return [mutation.body?.updates];
+  if (mutation.kind === 'commit-transaction') {
+    const changes = mutation.body?.['table-changes'];
+    return Array.isArray(changes) ? changes.map((c) => (isJsonObject(c) ? c.updates : undefined)) : [];
+  }
+  return mutation.entities.map(() => undefined);
+}

@@ -1,0 +1,60 @@
+/**
+ * Serves the proxy on a port: the upstream client, the commit interceptor and the settlement of
+ * unknown outcomes, wired together. Used by main.ts and by tests that need a real proxy.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import type { Logger } from '../util/logger.ts';
+import { createProxyApp, type OutboxWriter } from './proxy-app.ts';
+import { createSettler } from './settle-outcome.ts';
+import { UpstreamClient } from './upstream-client.ts';
+
+export interface ProxyServerOptions {
+  host: string;
+  port: number;
+  upstreamUrl: string;
+  upstreamTimeoutMs: number;
+  maxBodyBytes: number;
+  outbox: OutboxWriter;
+  logger: Logger;
+  /** The URL clients use; defaults to http://host:port. */
+  publicUrl?: string;
+}
+
+export interface RunningProxy {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startProxyServer(options: ProxyServerOptions): Promise<RunningProxy> {
+  const upstream = new UpstreamClient({ url: options.upstreamUrl, timeoutMs: options.upstreamTimeoutMs, maxSockets: 128 });
+  let publicUrl = options.publicUrl ?? '';
+  // The prefix clients were told to use; settlement builds its reads with it.
+  const settle = createSettler({ upstream, outbox: options.outbox, prefix: () => '' });
+  const app = createProxyApp({
+    upstream,
+    outbox: options.outbox,
+    get publicUrl() {
+      return publicUrl;
+    },
+    maxBodyBytes: options.maxBodyBytes,
+    logger: options.logger,
+    settle: async (id, mutation, headers) => {
+      await settle(id, mutation, headers);
+    },
+  });
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = `http://${options.host}:${port}`;
+  publicUrl ||= url;
+  return {
+    url,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      upstream.close();
+    },
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * Settles a mutation whose outcome is unknown (the upstream timed out, dropped the connection or
+ * answered 5xx) by reading the upstream's current state, never by guessing:
+ * - a table commit that added snapshots landed iff every added snapshot is in the table now;
+ * - a commit without snapshots landed iff applying its updates to the current metadata changes
+ *   nothing (its effect is there);
+ * - creates, drops and renames landed iff the entities exist (or not) accordingly.
+ * When the state cannot decide (the upstream is still down, a transaction half-visible), the entry
+ * stays `unknown` for the reconciliation loop to retry.
+ */
+import type { OutgoingHttpHeaders } from 'node:http';
+import { TableMetadataBuilder, parseTableUpdates } from '../iceberg/metadata-builder.ts';
+import { normalizeTableMetadata } from '../iceberg/table-metadata.ts';
+import type { EntityRef, Outcome } from '../outbox/outbox.ts';
+import { isJsonObject, parseJson } from '../util/json.ts';
+import { addedSnapshotIds, updatesPerEntity, type Mutation } from './mutation-routes.ts';
+import type { OutboxWriter } from './proxy-app.ts';
+import { readAll, type UpstreamClient } from './upstream-client.ts';
+
+type Verdict = { landed: true; metadataLocation: string | null } | { landed: false } | undefined;
+
+export interface SettleOptions {
+  upstream: UpstreamClient;
+  outbox: OutboxWriter;
+  /** The catalog prefix clients use (from the upstream's /v1/config), or '' for none. */
+  prefix: () => string;
+}
+
+function entityPath(prefix: string, e: EntityRef, kind: 'tables' | 'views'): string {
+  const ns = e.namespace.map(encodeURIComponent).join('%1F');
+  const base = prefix ? `/v1/${prefix}` : '/v1';
+  return e.name === undefined ? `${base}/namespaces/${ns}` : `${base}/namespaces/${ns}/${kind}/${encodeURIComponent(e.name)}`;
+}
+
+export function createSettler(options: SettleOptions) {
+  const { upstream } = options;
+
+  /** GETs an entity: its JSON body, 'missing' on 404, or undefined when the upstream cannot tell. */
+  async function load(path: string, headers: OutgoingHttpHeaders): Promise<Record<string, unknown> | 'missing' | undefined> {
+    const response = await upstream.send('GET', path, { ...headers, 'content-type': undefined, 'idempotency-key': undefined }, null);
+    const bytes = await readAll(response.body);
+    if (response.status === 404) return 'missing';
+    if (response.status !== 200) return undefined;
+    const parsed = parseJson(bytes.toString('utf8'));
+    return isJsonObject(parsed) ? parsed : undefined;
+  }
+
+  async function tableCommitVerdict(entity: EntityRef, updates: unknown, headers: OutgoingHttpHeaders): Promise<Verdict> {
+    const loaded = await load(entityPath(options.prefix(), entity, 'tables'), headers);
+    if (loaded === undefined) return undefined;
+    if (loaded === 'missing') return { landed: false };
+    const metadata = normalizeTableMetadata(loaded.metadata as Record<string, unknown>);
+    const location = typeof loaded['metadata-location'] === 'string' ? loaded['metadata-location'] : null;
+    const added = addedSnapshotIds(updates);
+    if (added.length > 0) {
+      const present = new Set(metadata.snapshots.map((s) => BigInt(s['snapshot-id']).toString()));
+      return added.every((id) => present.has(id)) ? { landed: true, metadataLocation: location } : { landed: false };
+    }
+    try {
+      const builder = new TableMetadataBuilder(metadata, location ?? undefined).applyAll(parseTableUpdates(updates));
+      return builder.hasChanges ? { landed: false } : { landed: true, metadataLocation: location };
+    } catch {
+      return undefined; // the updates no longer apply to today's state: cannot tell
+    }
+  }
+
+  async function existenceVerdict(entity: EntityRef, kind: 'tables' | 'views', shouldExist: boolean, headers: OutgoingHttpHeaders): Promise<Verdict> {
+    const loaded = await load(entityPath(options.prefix(), entity, kind), headers);
+    if (loaded === undefined) return undefined;
+    const exists = loaded !== 'missing';
+    if (exists !== shouldExist) return { landed: false };
+    return { landed: true, metadataLocation: exists && typeof loaded['metadata-location'] === 'string' ? loaded['metadata-location'] : null };
+  }
+
+  async function verdicts(mutation: Mutation, headers: OutgoingHttpHeaders): Promise<Verdict[]> {
+    const [first, second] = mutation.entities;
+    switch (mutation.kind) {
+      case 'commit-table':
+      case 'commit-transaction': {
+        const updates = updatesPerEntity(mutation);
+        return Promise.all(mutation.entities.map((e, i) => tableCommitVerdict(e, updates[i], headers)));
+      }
+      case 'create-table':
+      case 'register-table':
+        return first ? [await existenceVerdict(first, 'tables', true, headers)] : [undefined];
+      case 'create-view':
+      case 'register-view':
+        return first ? [await existenceVerdict(first, 'views', true, headers)] : [undefined];
+      case 'drop-table':
+      case 'unregister-table':
+        return first ? [await existenceVerdict(first, 'tables', false, headers)] : [undefined];
+      case 'drop-view':
+        return first ? [await existenceVerdict(first, 'views', false, headers)] : [undefined];
+      case 'rename-table':
+      case 'rename-view': {
+        const kind = mutation.kind === 'rename-table' ? 'tables' : 'views';
+        if (!first || !second) return [undefined];
+        const source = await existenceVerdict(first, kind, false, headers);
+        const target = await existenceVerdict(second, kind, true, headers);
+        return [source, target];
+      }
+      case 'create-namespace':
+        return first ? [await existenceVerdict(first, 'tables', true, headers)] : [undefined];
+      case 'drop-namespace':
+        return first ? [await existenceVerdict(first, 'tables', false, headers)] : [undefined];
+      default:
+        return [undefined]; // namespace properties, view replacement: left to reconciliation
+    }
+  }
+
+  /** Reads the upstream and records `committed` or `rejected`; leaves the entry unknown when undecidable. */
+  return async function settle(entryId: number, mutation: Mutation, headers: OutgoingHttpHeaders): Promise<Outcome | undefined> {
+    const results = await verdicts(mutation, headers);
+    if (results.length === 0 || results.some((r) => r === undefined)) return undefined;
+    const landed = results.every((r) => r!.landed);
+    const none = results.every((r) => !r!.landed);
+    if (!landed && !none) return undefined;
+    const outcome: Outcome = landed
+      ? {
+          status: 'committed',
+          httpStatus: 200,
+          metadataLocations: results.map((r) => (r && r.landed ? r.metadataLocation : null)),
+          addedSnapshotIds: updatesPerEntity(mutation).map(addedSnapshotIds),
+        }
+      : { status: 'rejected', httpStatus: 0, error: 'settled: the upstream state shows the mutation did not apply' };
+    await options.outbox.recordOutcome(entryId, outcome);
+    return outcome;
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * The connection to the upstream (source) catalog: node:http(s) with a keep-alive pool, so the
+ * request target goes out byte for byte (fetch would parse and normalize it: `%2E%2E` segments,
+ * for one, would be resolved away).
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+
+export interface UpstreamOptions {
+  /** Base URL of the upstream catalog, e.g. `http://127.0.0.1:8182` or `https://host/catalog`. */
+  url: string;
+  /** Time to wait for the response headers. */
+  timeoutMs: number;
+  /** Keep-alive connections kept per upstream host. */
+  maxSockets: number;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Readable;
+}
+
+/** The request never reached the upstream (connection refused, DNS): safe to report, nothing applied. */
+export class UpstreamUnreachableError extends Error {
+  override readonly name = 'UpstreamUnreachableError';
+}
+
+/** The request may have reached the upstream, but no complete answer came back. */
+export class UpstreamNoAnswerError extends Error {
+  override readonly name = 'UpstreamNoAnswerError';
+}
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+export class UpstreamClient {
+  private readonly base: URL;
+  private readonly agent: http.Agent;
+  private readonly transport: typeof http | typeof https;
+
+  constructor(readonly options: UpstreamOptions) {
+    this.base = new URL(options.url);
+    this.transport = this.base.protocol === 'https:' ? https : http;
+    const AgentClass = this.base.protocol === 'https:' ? https.Agent : http.Agent;
+    this.agent = new AgentClass({ keepAlive: true, maxSockets: options.maxSockets });
+  }
+
+  /** The base path of the upstream (without trailing slash), prepended to every request target. */
+  get basePath(): string {
+    return this.base.pathname.replace(/\/+$/, '');
+  }
+
+  get origin(): string {
+    return this.base.origin;
+  }
+
+  /**
+   * Sends one request. `target` is the raw path and query as the client sent it (relative to the
+   * catalog root); the body is sent as given.
+   */
+  send(method: string, target: string, headers: http.OutgoingHttpHeaders, body: Buffer | null): Promise<UpstreamResponse> {
+    return new Promise((resolve, reject) => {
+      let sent = false;
+      const request = this.transport.request(
+        {
+          protocol: this.base.protocol,
+          hostname: this.base.hostname,
+          port: this.base.port,
+          method,
+          path: `${this.basePath}${target}`,
+          headers: { ...headers, host: this.base.host, ...(body ? { 'content-length': body.length } : {}) },
+          agent: this.agent,
+        },
+        (response) => resolve({ status: response.statusCode ?? 502, headers: response.headers, body: response }),
+      );
+      request.setTimeout(this.options.timeoutMs, () => {
+        request.destroy(new UpstreamNoAnswerError(`no answer from the upstream catalog within ${this.options.timeoutMs} ms`));
+      });
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        if (!sent && error.code && UNREACHABLE_CODES.has(error.code)) {
+          reject(new UpstreamUnreachableError(`upstream catalog ${this.base.origin} is unreachable: ${error.code}`, { cause: error }));
+        } else if (error instanceof UpstreamNoAnswerError) {
+          reject(error);
+        } else {
+          reject(new UpstreamNoAnswerError(`connection to the upstream catalog failed: ${error.message}`, { cause: error }));
+        }
+      });
+      request.on('finish', () => {
+        sent = true;
+      });
+      request.end(body ?? undefined);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** Reads a whole response body (for the few responses the proxy inspects). */
+export async function readAll(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
