@@ -7,6 +7,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type 
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pg from 'pg';
+import { outboxMigrations } from '../outbox/migrations.ts';
 import { catalogMigrations } from './migrations.ts';
 import { postgresAdapter, sqliteAdapter, type DialectAdapter } from './dialect-adapter.ts';
 
@@ -83,7 +84,8 @@ export async function openDatabase(config: DatabaseConfig): Promise<StateDatabas
 }
 
 async function migrate(db: Kysely<Database>): Promise<void> {
-  const provider: MigrationProvider = { getMigrations: async () => catalogMigrations as Record<string, Migration> };
+  // One migrator for every table of the state database: catalog, then outbox.
+  const provider: MigrationProvider = { getMigrations: async () => ({ ...catalogMigrations, ...outboxMigrations }) as Record<string, Migration> };
   const { error, results } = await new Migrator({ db, provider, migrationTableName: 'icerelay_migrations', migrationLockTableName: 'icerelay_migrations_lock' }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;

@@ -1,0 +1,568 @@
+/**
+ * The outbox's SQL: one method per statement (the private ones), composed into the operations the
+ * proxy, the shipper and the admin API call. No Iceberg logic and no HTTP here.
+ *
+ * Who calls what:
+ * - proxy: `recordIntent` before forwarding (durable first), `recordOutcome` after the answer.
+ * - start-up and reconciliation: `unsettled`, then `recordOutcome` once the source was read.
+ * - shipper: `claim` -> ship -> `complete` | `fail`; a periodic `sweepStale`.
+ * - admin API / CLI: `listEvents`, `positions`, `pause`, `resume`.
+ *
+ * Ordering: per entity, events are numbered 1, 2, 3... with no gap (the counter row in
+ * `outbox_entities` is incremented inside the intent's transaction, so a rolled-back intent takes
+ * its number back). A destination's queue for an entity ships strictly in that order: committed
+ * events ship, rejected ones are stepped over, and an event still `intent` or `unknown` stops the
+ * queue until it is settled (its effect, and so everything after it, is not known yet).
+ */
+import { sql, type Kysely } from 'kysely';
+import type { StateDatabase } from '../catalog/database.ts';
+import { entityKey, parseEntityKey } from './entity-key.ts';
+import type { EntityRef, NewIntent, Outcome, OutboxEntry, OutcomeStatus, TableEvent } from './outbox.ts';
+import { outboxDialect, type OutboxDialect } from './outbox-dialect.ts';
+import type { OutboxEntryRow, OutboxEventRow, OutboxPositionRow, OutboxTables, PositionState } from './outbox-tables.ts';
+import { defaultRetryPolicy, distinctDelaySteps, retryDelayMs, validateRetryPolicy, type RetryPolicy } from './retry-policy.ts';
+
+export type { PositionState } from './outbox-tables.ts';
+
+type Db = Kysely<OutboxTables>;
+type EntryRow = { [K in keyof OutboxEntryRow]: K extends 'id' ? number : OutboxEntryRow[K] };
+type PositionRow = { [K in keyof OutboxPositionRow]: K extends 'position' | 'attempts' | 'run_at_ms' ? number : K extends 'state' ? PositionState : OutboxPositionRow[K] };
+
+const unsettledStatuses: OutcomeStatus[] = ['intent', 'unknown'];
+const settledStatuses: OutcomeStatus[] = ['committed', 'rejected'];
+/** Rows per `in (...)` list, far below either dialect's parameter limit. */
+const chunkSize = 500;
+const decimalId = /^-?(0|[1-9][0-9]*)$/;
+
+export interface OutboxStoreOptions {
+  /** Backoff and give-up policy of `fail` (see retry-policy.ts); defaults to `defaultRetryPolicy`. */
+  retry?: Partial<RetryPolicy>;
+  /** The jitter source, in [0, 1); tests pin it. */
+  random?: () => number;
+}
+
+export interface ListEventsRequest {
+  /** One entity's events, oldest first by sequence. Without it: every event, oldest first by entry id. */
+  entity?: EntityRef;
+  /** At most this many events (>= 1). */
+  limit: number;
+  /** With `entity`: only events after this sequence (the last one of the previous page). */
+  afterSequence?: number;
+  /** Without `entity`: only events of entries after this id (the last one of the previous page). */
+  afterEntryId?: number;
+}
+
+export interface ClaimRequest {
+  /** Destinations this worker ships to. A position row is created for each with every entity that has events. */
+  destinations: string[];
+  /** Written to `locked_by`; distinct per worker (e.g. host:pid:n). */
+  workerId: string;
+  /** At most this many (destination, entity) queues. */
+  limit: number;
+  /** The claim expires after this long; then another worker may take it (or sweepStale frees it). */
+  lockMs: number;
+  nowMs: number;
+  /** At most this many events per queue (default 1000); the rest come with the next claim. */
+  eventLimit?: number;
+  /** Only these entities (a one-shot sync of some tables; tests). Default: every entity. */
+  entities?: EntityRef[];
+}
+
+/** One claimed (destination, entity) queue. */
+export interface ClaimedWork {
+  destination: string;
+  entity: EntityRef;
+  entityKey: string;
+  /** The destination's position when claimed: the last sequence it applied. */
+  position: number;
+  /** Consecutive failures so far (0 on a first try). */
+  attempts: number;
+  /**
+   * The committed events after `position`, in sequence order, up to (not including) the first
+   * unsettled one. Rejected events are left out. May be empty when every event in reach was rejected.
+   */
+  events: TableEvent[];
+  /**
+   * Pass this to `complete` after shipping `events`: the last settled sequence covered, so rejected
+   * events are stepped over too. Always > `position`.
+   */
+  throughSequence: number;
+  lockedUntilMs: number;
+}
+
+export interface ReplicationPosition {
+  destination: string;
+  entity: EntityRef;
+  entityKey: string;
+  position: number;
+  state: PositionState;
+  attempts: number;
+  runAtMs: number;
+  lockedBy: string | null;
+  lockedUntilMs: number | null;
+  lastError: string | null;
+  completedAtMs: number | null;
+}
+
+export interface FailResult {
+  state: PositionState;
+  attempts: number;
+  runAtMs: number;
+}
+
+export class OutboxStore {
+  readonly db: Db;
+  readonly dialect: OutboxDialect;
+  readonly retry: RetryPolicy;
+  readonly #random: () => number;
+
+  constructor(state: StateDatabase, options: OutboxStoreOptions = {}) {
+    // The catalog's `Database` type does not list the outbox tables (its migrations create them,
+    // see database.ts); this view of the same connection does.
+    this.db = state.db as unknown as Db;
+    this.dialect = outboxDialect(state.adapter);
+    this.retry = validateRetryPolicy({ ...defaultRetryPolicy, ...options.retry });
+    this.#random = options.random ?? Math.random;
+  }
+
+  // --- proxy: intents and outcomes ----------------------------------------------------------
+
+  /**
+   * Records a mutation about to be forwarded, with one event per entity numbered by the entity's
+   * next sequence; durable when the promise resolves. Returns the entry id for `recordOutcome`.
+   */
+  async recordIntent(intent: NewIntent, nowMs: number = Date.now()): Promise<number> {
+    const keys = intent.entities.map(entityKey);
+    // Counter rows are locked in key order, so two intents over the same entities (a rename and
+    // its reverse, two transactions) never wait on each other in a cycle on Postgres.
+    const lockOrder = keys.map((_, i) => i).sort((a, b) => compareText(keys[a]!, keys[b]!) || a - b);
+    return this.dialect.writeTransaction(this.db, async (trx) => {
+      const id = await this.insertEntry(trx, intent, nowMs);
+      const sequences: number[] = [];
+      for (const i of lockOrder) sequences[i] = await this.nextSequence(trx, keys[i]!);
+      if (keys.length > 0) {
+        await this.insertEvents(trx, keys.map((key, ordinal) => ({
+          entry_id: id, ordinal, entity_key: key, sequence: sequences[ordinal]!, kind: intent.kind,
+          status: 'intent', metadata_location: null, added_snapshot_ids: '[]', created_at_ms: nowMs,
+        })));
+      }
+      return id;
+    });
+  }
+
+  /**
+   * Records what the source answered. Applies only while the entry is `intent` or `unknown`;
+   * once `committed` or `rejected` it is final and this returns false (as for an unknown id), so
+   * a late or repeated settlement is harmless.
+   */
+  async recordOutcome(id: number, outcome: Outcome, nowMs: number = Date.now()): Promise<boolean> {
+    if (outcome.status === 'committed') {
+      for (const ids of outcome.addedSnapshotIds ?? []) {
+        for (const snapshotId of ids) {
+          if (typeof snapshotId !== 'string' || !decimalId.test(snapshotId)) {
+            throw new TypeError(`outbox entry ${id}: snapshot id ${String(snapshotId)} is not a decimal string`);
+          }
+        }
+      }
+    }
+    return this.dialect.writeTransaction(this.db, async (trx) => {
+      if (!(await this.settleEntry(trx, id, outcome, nowMs))) return false;
+      await this.setEventStatus(trx, id, outcome.status);
+      if (outcome.status === 'committed') {
+        const count = Math.max(outcome.metadataLocations?.length ?? 0, outcome.addedSnapshotIds?.length ?? 0);
+        for (let ordinal = 0; ordinal < count; ordinal++) {
+          await this.setEventResult(trx, id, ordinal, outcome.metadataLocations?.[ordinal] ?? null, outcome.addedSnapshotIds?.[ordinal] ?? []);
+        }
+      }
+      return true;
+    });
+  }
+
+  /** Entries still `intent` or `unknown`, oldest first: to settle by reading the source. */
+  async unsettled(): Promise<OutboxEntry[]> {
+    return this.withEvents(await this.selectUnsettledEntries());
+  }
+
+  async entry(id: number): Promise<OutboxEntry | undefined> {
+    const row = await this.db.selectFrom('outbox_entries').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? (await this.withEvents([row]))[0] : undefined;
+  }
+
+  // --- admin API -----------------------------------------------------------------------------
+
+  /**
+   * Table events, oldest first: by sequence for one entity (page with `afterSequence`), else by
+   * entry id and the entity's place in the entry (page with `afterEntryId`). For the newest N of
+   * an entity, start after `entitySequence(entity) - N`.
+   */
+  async listEvents(request: ListEventsRequest): Promise<TableEvent[]> {
+    const { entity, limit, afterSequence, afterEntryId } = request;
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`listEvents: limit must be an integer >= 1, got ${limit}`);
+    let q = this.db.selectFrom('outbox_events').selectAll();
+    if (entity) {
+      if (afterEntryId !== undefined) throw new TypeError('listEvents: afterEntryId pages the all-entities listing; use afterSequence with an entity');
+      q = q.where('entity_key', '=', entityKey(entity)).where('sequence', '>', afterSequence ?? 0).orderBy('sequence');
+    } else {
+      if (afterSequence !== undefined) throw new TypeError('listEvents: sequences are per entity; afterSequence needs an entity');
+      q = q.where('entry_id', '>', afterEntryId ?? 0).orderBy('entry_id').orderBy('ordinal');
+    }
+    return (await q.limit(limit).execute()).map(toTableEvent);
+  }
+
+  /** The sequence of an entity's newest event; 0 when it has none. */
+  async entitySequence(entity: EntityRef): Promise<number> {
+    const row = await this.db.selectFrom('outbox_entities').select('last_sequence')
+      .where('entity_key', '=', entityKey(entity)).executeTakeFirst();
+    return row ? Number(row.last_sequence) : 0;
+  }
+
+  async positions(filter: { destination?: string; entity?: EntityRef } = {}): Promise<ReplicationPosition[]> {
+    let q = this.db.selectFrom('outbox_positions').selectAll();
+    if (filter.destination !== undefined) q = q.where('destination', '=', filter.destination);
+    if (filter.entity !== undefined) q = q.where('entity_key', '=', entityKey(filter.entity));
+    return (await q.orderBy('destination').orderBy('entity_key').execute()).map(toPosition);
+  }
+
+  async position(destination: string, entity: EntityRef): Promise<ReplicationPosition | undefined> {
+    return (await this.positions({ destination, entity }))[0];
+  }
+
+  // --- shipper -------------------------------------------------------------------------------
+
+  /**
+   * Claims up to `limit` due (destination, entity) queues for `workerId`: state `pending`,
+   * `run_at` reached, not claimed (or the claim expired), and the next event settled. Oldest
+   * `run_at` first, so queues just shipped go to the back. Each comes with its events to ship.
+   */
+  async claim(request: ClaimRequest): Promise<ClaimedWork[]> {
+    const { workerId, limit, lockMs, nowMs, eventLimit = 1000 } = request;
+    const destinations = [...new Set(request.destinations)].sort(compareText);
+    if (destinations.length === 0 || limit < 1) return [];
+    if (!Number.isInteger(eventLimit) || eventLimit < 1) throw new RangeError(`claim: eventLimit must be an integer >= 1, got ${eventLimit}`);
+    const only = request.entities?.map(entityKey);
+    if (only?.length === 0) return [];
+    const lockedUntilMs = nowMs + lockMs;
+    return this.dialect.writeTransaction(this.db, async (trx) => {
+      for (const destination of destinations) await this.insertMissingPositions(trx, destination, only);
+      const due = await this.selectDuePositions(trx, destinations, only, limit, nowMs);
+      if (due.length === 0) return [];
+      const locked = await this.lockPositions(trx, due, workerId, lockedUntilMs);
+      const events = await this.selectEventWindows(trx, locked, eventLimit);
+      locked.sort((a, b) => a.run_at_ms - b.run_at_ms || compareText(a.destination, b.destination) || compareText(a.entity_key, b.entity_key));
+      return locked.map((row) => toClaimedWork(row, events, eventLimit, lockedUntilMs));
+    });
+  }
+
+  /**
+   * Records that `destination` applied `entity` through `position` (a claim's `throughSequence`):
+   * the position moves forward (never back), attempts and the last error are cleared, the claim
+   * is released, and the queue goes to the back of the due order. A paused queue stays paused.
+   * False when there is no such position row.
+   */
+  async complete(destination: string, entity: EntityRef, position: number, nowMs: number = Date.now()): Promise<boolean> {
+    const result = await this.db.updateTable('outbox_positions')
+      .set((eb) => ({
+        position: eb.case().when('position', '<', position).then(position).else(eb.ref('position')).end(),
+        attempts: 0,
+        last_error: null,
+        locked_by: null,
+        locked_until_ms: null,
+        run_at_ms: nowMs,
+        completed_at_ms: nowMs,
+      }))
+      .where('destination', '=', destination).where('entity_key', '=', entityKey(entity))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Records a failed shipment: attempts + 1, `run_at` = now + the backoff for that many failures
+   * (retry-policy.ts), the claim released, and state `failed` once attempts reach
+   * `retry.maxAttempts` (a paused queue stays paused). The delay is computed in SQL from the row's
+   * own attempts, so one statement does it. With `workerId`, applies only while that worker holds
+   * the claim (a worker whose claim expired and was taken over cannot count a failure).
+   * Undefined when nothing was updated.
+   */
+  async fail(destination: string, entity: EntityRef, error: string, nowMs: number = Date.now(), workerId?: string): Promise<FailResult | undefined> {
+    const r = this.#random();
+    const steps = distinctDelaySteps(this.retry);
+    // `attempts` on the right-hand side is the value before this update, i.e. n - 1.
+    const runAt = sql<number>`case ${sql.ref('attempts')} ${sql.join(
+      Array.from({ length: steps - 1 }, (_, i) => sql`when ${sql.lit(i)} then ${sql.lit(nowMs + retryDelayMs(i + 1, this.retry, r))}`),
+      sql` `,
+    )} else ${sql.lit(nowMs + retryDelayMs(steps, this.retry, r))} end`;
+    const state = sql<PositionState>`case when ${sql.ref('state')} = 'paused' then 'paused' when ${sql.ref('attempts')} + 1 >= ${sql.lit(this.retry.maxAttempts)} then 'failed' else 'pending' end`;
+    let q = this.db.updateTable('outbox_positions')
+      .set((eb) => ({
+        attempts: eb('attempts', '+', 1),
+        run_at_ms: runAt,
+        state,
+        last_error: error,
+        locked_by: null,
+        locked_until_ms: null,
+      }))
+      .where('destination', '=', destination).where('entity_key', '=', entityKey(entity));
+    if (workerId !== undefined) q = q.where('locked_by', '=', workerId);
+    const row = await q.returning(['state', 'attempts', 'run_at_ms']).executeTakeFirst();
+    return row ? { state: row.state as PositionState, attempts: Number(row.attempts), runAtMs: Number(row.run_at_ms) } : undefined;
+  }
+
+  /**
+   * Pauses one (destination, entity) queue (creating its position row if it has none yet), or
+   * every existing queue of a destination. A paused queue is never claimed; a claim in progress
+   * finishes normally. Returns the number of queues paused.
+   *
+   * Note: a destination-wide pause covers the queues that exist now; an entity that first gets
+   * events later starts `pending`. To hold a whole destination, leave it out of `claim`.
+   */
+  async pause(destination: string, entity?: EntityRef): Promise<number> {
+    if (entity !== undefined) {
+      await this.db.insertInto('outbox_positions')
+        .values({ destination, entity_key: entityKey(entity), state: 'paused' })
+        .onConflict((oc) => oc.columns(['destination', 'entity_key']).doUpdateSet({ state: 'paused' }))
+        .execute();
+      return 1;
+    }
+    const result = await this.db.updateTable('outbox_positions').set({ state: 'paused' })
+      .where('destination', '=', destination).where('state', '<>', 'paused').executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /**
+   * Resumes paused or failed queues (one, or all of a destination): state `pending`, attempts
+   * reset, due now. The last error is kept for display until the next success. Returns the count.
+   */
+  async resume(destination: string, entity?: EntityRef, nowMs: number = Date.now()): Promise<number> {
+    let q = this.db.updateTable('outbox_positions').set({ state: 'pending', attempts: 0, run_at_ms: nowMs })
+      .where('destination', '=', destination).where('state', 'in', ['paused', 'failed']);
+    if (entity !== undefined) q = q.where('entity_key', '=', entityKey(entity));
+    return Number((await q.executeTakeFirst()).numUpdatedRows);
+  }
+
+  /**
+   * Releases claims whose time ran out (a worker that crashed or hung). `claim` already treats
+   * them as free; sweeping makes the state visible and tidy. Attempts are not counted: nothing
+   * is known to have failed. Returns the number released.
+   */
+  async sweepStale(nowMs: number = Date.now()): Promise<number> {
+    const result = await this.db.updateTable('outbox_positions').set({ locked_by: null, locked_until_ms: null })
+      .where('locked_until_ms', '<=', nowMs).executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  // --- statements ----------------------------------------------------------------------------
+
+  private async insertEntry(db: Db, intent: NewIntent, nowMs: number): Promise<number> {
+    const row = await db.insertInto('outbox_entries').values({
+      kind: intent.kind,
+      status: 'intent',
+      request_method: intent.request.method,
+      request_path: intent.request.path,
+      request_body: intent.request.body,
+      principal: intent.principal ?? null,
+      created_at_ms: nowMs,
+    }).returning('id').executeTakeFirstOrThrow();
+    return Number(row.id);
+  }
+
+  /** Takes the entity's next sequence; on Postgres this locks the counter row until commit. */
+  private async nextSequence(db: Db, key: string): Promise<number> {
+    const row = await db.insertInto('outbox_entities').values({ entity_key: key, last_sequence: 1 })
+      .onConflict((oc) => oc.column('entity_key').doUpdateSet((eb) => ({ last_sequence: eb('outbox_entities.last_sequence', '+', 1) })))
+      .returning('last_sequence').executeTakeFirstOrThrow();
+    return Number(row.last_sequence);
+  }
+
+  private async insertEvents(db: Db, rows: OutboxEventRow[]): Promise<void> {
+    await db.insertInto('outbox_events').values(rows).execute();
+  }
+
+  private async settleEntry(db: Db, id: number, outcome: Outcome, nowMs: number): Promise<boolean> {
+    const values = outcome.status === 'committed'
+      ? { status: outcome.status, http_status: outcome.httpStatus, error: null, settled_at_ms: nowMs }
+      : outcome.status === 'rejected'
+        ? { status: outcome.status, http_status: outcome.httpStatus, error: outcome.error, settled_at_ms: nowMs }
+        : { status: outcome.status, http_status: null, error: outcome.reason, settled_at_ms: null };
+    const result = await db.updateTable('outbox_entries').set(values)
+      .where('id', '=', id).where('status', 'in', unsettledStatuses).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  private async setEventStatus(db: Db, entryId: number, status: OutcomeStatus): Promise<void> {
+    await db.updateTable('outbox_events').set({ status }).where('entry_id', '=', entryId).execute();
+  }
+
+  private async setEventResult(db: Db, entryId: number, ordinal: number, metadataLocation: string | null, addedSnapshotIds: string[]): Promise<void> {
+    await db.updateTable('outbox_events')
+      .set({ metadata_location: metadataLocation, added_snapshot_ids: JSON.stringify(addedSnapshotIds) })
+      .where('entry_id', '=', entryId).where('ordinal', '=', ordinal).execute();
+  }
+
+  private async selectUnsettledEntries(): Promise<EntryRow[]> {
+    return this.db.selectFrom('outbox_entries').selectAll().where('status', 'in', unsettledStatuses).orderBy('id').execute();
+  }
+
+  private async selectEventsOfEntries(ids: number[]): Promise<OutboxEventRow[]> {
+    return this.db.selectFrom('outbox_events').selectAll().where('entry_id', 'in', ids)
+      .orderBy('entry_id').orderBy('ordinal').execute();
+  }
+
+  /** Creates the missing position rows of `destination`: one per entity with events, at 0. */
+  private async insertMissingPositions(db: Db, destination: string, only: string[] | undefined): Promise<void> {
+    await db.insertInto('outbox_positions')
+      .columns(['destination', 'entity_key'])
+      .expression((eb) => eb.selectFrom('outbox_entities as e')
+        .select([sql<string>`cast(${destination} as text)`.as('destination'), 'e.entity_key'])
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('outbox_positions as p').select(sql.lit(1).as('one'))
+          .where('p.destination', '=', destination).whereRef('p.entity_key', '=', 'e.entity_key'))))
+        .$if(only !== undefined, (qb) => qb.where('e.entity_key', 'in', only!))
+        // Key order: concurrent claimers insert (and lock) new rows in the same order on Postgres.
+        .orderBy('e.entity_key'))
+      .onConflict((oc) => oc.columns(['destination', 'entity_key']).doNothing())
+      .execute();
+  }
+
+  private async selectDuePositions(db: Db, destinations: string[], only: string[] | undefined, limit: number, nowMs: number): Promise<{ destination: string; entity_key: string }[]> {
+    return db.selectFrom('outbox_positions as p')
+      .select(['p.destination', 'p.entity_key'])
+      .where('p.destination', 'in', destinations)
+      .$if(only !== undefined, (qb) => qb.where('p.entity_key', 'in', only!))
+      .where('p.state', '=', 'pending')
+      .where('p.run_at_ms', '<=', nowMs)
+      .where((eb) => eb.or([eb('p.locked_until_ms', 'is', null), eb('p.locked_until_ms', '<=', nowMs)]))
+      // The next event must be settled: an intent or unknown outcome blocks the queue behind it.
+      .where((eb) => eb.exists(eb.selectFrom('outbox_events as e').select(sql.lit(1).as('one'))
+        .whereRef('e.entity_key', '=', 'p.entity_key')
+        .where('e.sequence', '=', eb('p.position', '+', 1))
+        .where('e.status', 'in', settledStatuses)))
+      .orderBy('p.run_at_ms').orderBy('p.destination').orderBy('p.entity_key')
+      .limit(limit)
+      .$if(this.dialect.supportsSkipLocked, (qb) => qb.forUpdate(['p']).skipLocked())
+      .execute();
+  }
+
+  private async lockPositions(db: Db, keys: { destination: string; entity_key: string }[], workerId: string, lockedUntilMs: number): Promise<PositionRow[]> {
+    const rows = await db.updateTable('outbox_positions')
+      .set({ locked_by: workerId, locked_until_ms: lockedUntilMs })
+      .where((eb) => eb(eb.refTuple('destination', 'entity_key'), 'in', keys.map((k) => eb.tuple(k.destination, k.entity_key))))
+      .returningAll()
+      .execute();
+    return rows.map(numericPosition);
+  }
+
+  /** Each claimed queue's next `eventLimit` events (sequences are gapless, so a range bounds them). */
+  private async selectEventWindows(db: Db, queues: PositionRow[], eventLimit: number): Promise<OutboxEventRow[]> {
+    const windows = new Map<string, { key: string; from: number }>();
+    for (const q of queues) windows.set(`${q.entity_key}\u0000${q.position}`, { key: q.entity_key, from: q.position });
+    return db.selectFrom('outbox_events').selectAll()
+      .where((eb) => eb.or([...windows.values()].map((w) =>
+        eb.and([eb('entity_key', '=', w.key), eb('sequence', '>', w.from), eb('sequence', '<=', w.from + eventLimit)]))))
+      .orderBy('entity_key').orderBy('sequence').execute();
+  }
+
+  private async withEvents(rows: EntryRow[]): Promise<OutboxEntry[]> {
+    const byEntry = new Map<number, OutboxEventRow[]>();
+    const ids = rows.map((r) => Number(r.id));
+    for (let i = 0; i < ids.length; i += chunkSize) {
+      for (const event of await this.selectEventsOfEntries(ids.slice(i, i + chunkSize))) {
+        const list = byEntry.get(Number(event.entry_id)) ?? [];
+        list.push(event);
+        byEntry.set(Number(event.entry_id), list);
+      }
+    }
+    return rows.map((row) => toEntry(row, byEntry.get(Number(row.id)) ?? []));
+  }
+}
+
+// --- row mapping ---------------------------------------------------------------------------------
+
+/** Code-unit order, the same on every machine (localeCompare is not). */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function toTableEvent(row: OutboxEventRow): TableEvent {
+  return {
+    entryId: Number(row.entry_id),
+    sequence: Number(row.sequence),
+    entity: parseEntityKey(row.entity_key),
+    kind: row.kind,
+    status: row.status,
+    metadataLocation: row.metadata_location,
+    addedSnapshotIds: JSON.parse(row.added_snapshot_ids) as string[],
+    createdAtMs: Number(row.created_at_ms),
+  };
+}
+
+function toEntry(row: EntryRow, events: OutboxEventRow[]): OutboxEntry {
+  const committed = row.status === 'committed';
+  return {
+    id: Number(row.id),
+    kind: row.kind,
+    status: row.status,
+    entities: events.map((e) => parseEntityKey(e.entity_key)),
+    request: { method: row.request_method, path: row.request_path, body: row.request_body },
+    principal: row.principal,
+    httpStatus: row.http_status === null ? null : Number(row.http_status),
+    error: row.error,
+    metadataLocations: committed ? events.map((e) => e.metadata_location) : null,
+    addedSnapshotIds: committed ? events.map((e) => JSON.parse(e.added_snapshot_ids) as string[]) : null,
+    createdAtMs: Number(row.created_at_ms),
+    settledAtMs: row.settled_at_ms === null ? null : Number(row.settled_at_ms),
+  };
+}
+
+/** Postgres returns bigint columns through the pg type parser; normalize in one place anyway. */
+function numericPosition(row: PositionRow): PositionRow {
+  return {
+    ...row,
+    position: Number(row.position),
+    attempts: Number(row.attempts),
+    run_at_ms: Number(row.run_at_ms),
+    locked_until_ms: row.locked_until_ms === null ? null : Number(row.locked_until_ms),
+    completed_at_ms: row.completed_at_ms === null ? null : Number(row.completed_at_ms),
+  };
+}
+
+function toPosition(raw: PositionRow): ReplicationPosition {
+  const row = numericPosition(raw);
+  return {
+    destination: row.destination,
+    entity: parseEntityKey(row.entity_key),
+    entityKey: row.entity_key,
+    position: row.position,
+    state: row.state,
+    attempts: row.attempts,
+    runAtMs: row.run_at_ms,
+    lockedBy: row.locked_by,
+    lockedUntilMs: row.locked_until_ms,
+    lastError: row.last_error,
+    completedAtMs: row.completed_at_ms,
+  };
+}
+
+/**
+ * Walks a queue's window in sequence order: committed events ship, rejected ones are stepped
+ * over, the first unsettled one ends the batch.
+ */
+function toClaimedWork(row: PositionRow, windows: OutboxEventRow[], eventLimit: number, lockedUntilMs: number): ClaimedWork {
+  const events: TableEvent[] = [];
+  let through = row.position;
+  for (const e of windows) {
+    const sequence = Number(e.sequence);
+    if (e.entity_key !== row.entity_key || sequence <= row.position || sequence > row.position + eventLimit) continue;
+    if (sequence !== through + 1 || !settledStatuses.includes(e.status)) break;
+    if (e.status === 'committed') events.push(toTableEvent(e));
+    through = sequence;
+  }
+  return {
+    destination: row.destination,
+    entity: parseEntityKey(row.entity_key),
+    entityKey: row.entity_key,
+    position: row.position,
+    attempts: row.attempts,
+    events,
+    throughSequence: through,
+    lockedUntilMs,
+  };
+}
