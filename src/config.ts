@@ -18,6 +18,9 @@ export interface ServerConfig {
   vendCredentials: boolean;
   maxBodyBytes: number;
   idempotencyLifetimeMs: number;
+  /** An external Iceberg REST catalog to proxy; undefined = the built-in catalog. */
+  upstreamUrl: string | undefined;
+  upstreamTimeoutMs: number;
 }
 
 export const CONFIG_HELP = `Environment variables (all optional):
@@ -35,7 +38,11 @@ export const CONFIG_HELP = `Environment variables (all optional):
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
                              S3 credentials                            (AWS default chain)
   ICERELAY_VEND_CREDENTIALS  true to give clients the S3 credentials   (false)
-  ICERELAY_MAX_BODY_BYTES    largest accepted request body             (67108864)`;
+  ICERELAY_MAX_BODY_BYTES    largest accepted request body             (67108864)
+  ICERELAY_UPSTREAM_URL      an external Iceberg REST catalog to put
+                             the proxy in front of                     (the built-in catalog)
+  ICERELAY_UPSTREAM_TIMEOUT_MS
+                             time to wait for the upstream's answer    (30000)`;
 
 function bool(value: string | undefined, fallback: boolean): boolean {
   if (value === undefined || value === '') return fallback;
@@ -83,6 +90,8 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     vendCredentials: bool(env.ICERELAY_VEND_CREDENTIALS, false),
     maxBodyBytes: positiveInt('ICERELAY_MAX_BODY_BYTES', env.ICERELAY_MAX_BODY_BYTES, 64 * 1024 * 1024),
     idempotencyLifetimeMs: 30 * 60 * 1000,
+    upstreamUrl: env.ICERELAY_UPSTREAM_URL || undefined,
+    upstreamTimeoutMs: positiveInt('ICERELAY_UPSTREAM_TIMEOUT_MS', env.ICERELAY_UPSTREAM_TIMEOUT_MS, 30_000),
   };
 }
 

@@ -8,6 +8,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
+import { InvalidEntityError } from '../outbox/entity-key.ts';
 import type { NewIntent, Outcome } from '../outbox/outbox.ts';
 import { isJsonObject, parseJson, toJson, type JsonObject } from '../util/json.ts';
 import type { Logger } from '../util/logger.ts';
@@ -176,11 +177,16 @@ export function createProxyApp(options: ProxyOptions): Hono {
 
   async function forwardMutation(method: string, target: string, headers: OutgoingHttpHeaders, body: Buffer, mutation: Mutation): Promise<Response> {
     // Durable before the request leaves: a crash from here on leaves an intent to settle.
-    const entryId = await outbox.recordIntent({
-      kind: mutation.kind,
-      entities: mutation.entities,
-      request: { method, path: target, body: body.length ? body.toString('utf8') : null },
-    });
+    const request = { method, path: target, body: body.length ? body.toString('utf8') : null };
+    let entryId: number;
+    try {
+      entryId = await outbox.recordIntent({ kind: mutation.kind, entities: mutation.entities, request });
+    } catch (error) {
+      if (!(error instanceof InvalidEntityError)) throw error;
+      // A name the outbox cannot key (control characters): the upstream will judge it; the
+      // intent is still recorded, without entities.
+      entryId = await outbox.recordIntent({ kind: mutation.kind, entities: [], request });
+    }
     let response: UpstreamResponse;
     try {
       response = await upstream.send(method, target, headers, body.length ? body : null);

@@ -3,9 +3,11 @@
  * unknown outcomes, wired together. Used by main.ts and by tests that need a real proxy.
  */
 import { serve, type ServerType } from '@hono/node-server';
+import { Hono } from 'hono';
 import type { Logger } from '../util/logger.ts';
 import { createProxyApp, type OutboxWriter } from './proxy-app.ts';
 import { createSettler } from './settle-outcome.ts';
+import { settleUnsettled, type UnsettledSource } from './settle-unsettled.ts';
 import { UpstreamClient } from './upstream-client.ts';
 
 export interface ProxyServerOptions {
@@ -14,14 +16,18 @@ export interface ProxyServerOptions {
   upstreamUrl: string;
   upstreamTimeoutMs: number;
   maxBodyBytes: number;
-  outbox: OutboxWriter;
+  outbox: OutboxWriter & UnsettledSource;
   logger: Logger;
+  /** Routes served by the proxy itself (the admin API), matched before forwarding. */
+  admin?: Hono;
   /** The URL clients use; defaults to http://host:port. */
   publicUrl?: string;
 }
 
 export interface RunningProxy {
   url: string;
+  /** Settles outbox entries left unknown (by a crash or an unanswered request) by reading the upstream. */
+  settleUnsettled(): Promise<{ settled: number; open: number }>;
   close(): Promise<void>;
 }
 
@@ -42,8 +48,11 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
       await settle(id, mutation, headers);
     },
   });
+  const root = new Hono();
+  if (options.admin) root.route('/', options.admin);
+  root.route('/', app);
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
+    const s = serve({ fetch: root.fetch, hostname: options.host, port: options.port }, () => resolve(s));
     s.once('error', reject);
   });
   const address = server.address();
@@ -52,6 +61,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   publicUrl ||= url;
   return {
     url,
+    settleUnsettled: () => settleUnsettled(options.outbox, settle, options.logger),
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       upstream.close();

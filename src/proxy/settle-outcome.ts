@@ -10,7 +10,9 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { TableMetadataBuilder, parseTableUpdates } from '../iceberg/metadata-builder.ts';
-import { normalizeTableMetadata } from '../iceberg/table-metadata.ts';
+import { canonical } from '../iceberg/schema.ts';
+import { normalizeTableMetadata, tableMetadataToJsonObject } from '../iceberg/table-metadata.ts';
+import type { TableMetadata } from '../iceberg/types.ts';
 import type { EntityRef, Outcome } from '../outbox/outbox.ts';
 import { isJsonObject, parseJson } from '../util/json.ts';
 import { addedSnapshotIds, updatesPerEntity, type Mutation } from './mutation-routes.ts';
@@ -37,7 +39,10 @@ export function createSettler(options: SettleOptions) {
 
   /** GETs an entity: its JSON body, 'missing' on 404, or undefined when the upstream cannot tell. */
   async function load(path: string, headers: OutgoingHttpHeaders): Promise<Record<string, unknown> | 'missing' | undefined> {
-    const response = await upstream.send('GET', path, { ...headers, 'content-type': undefined, 'idempotency-key': undefined }, null);
+    // The mutation's own headers carry the caller's credentials; body and idempotency headers do not apply to a read.
+    const readHeaders = Object.fromEntries(Object.entries(headers).filter(([name, value]) =>
+      value !== undefined && !['content-type', 'content-length', 'idempotency-key'].includes(name.toLowerCase())));
+    const response = await upstream.send('GET', path, readHeaders, null);
     const bytes = await readAll(response.body);
     if (response.status === 404) return 'missing';
     if (response.status !== 200) return undefined;
@@ -57,8 +62,13 @@ export function createSettler(options: SettleOptions) {
       return added.every((id) => present.has(id)) ? { landed: true, metadataLocation: location } : { landed: false };
     }
     try {
-      const builder = new TableMetadataBuilder(metadata, location ?? undefined).applyAll(parseTableUpdates(updates));
-      return builder.hasChanges ? { landed: false } : { landed: true, metadataLocation: location };
+      // Landed iff applying the updates again leaves the table as it is (timestamps and logs aside).
+      const after = new TableMetadataBuilder(metadata, location ?? undefined).applyAll(parseTableUpdates(updates)).build();
+      const essence = (m: TableMetadata) => {
+        const { 'last-updated-ms': _t, 'metadata-log': _m, 'snapshot-log': _s, ...rest } = tableMetadataToJsonObject(m);
+        return canonical(rest);
+      };
+      return essence(after) === essence(metadata) ? { landed: true, metadataLocation: location } : { landed: false };
     } catch {
       return undefined; // the updates no longer apply to today's state: cannot tell
     }

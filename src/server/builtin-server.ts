@@ -5,7 +5,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { BuiltinCatalog } from '../catalog/builtin-catalog.ts';
 import { CatalogStore } from '../catalog/catalog-store.ts';
-import { openDatabase } from '../catalog/database.ts';
+import { openDatabase, type StateDatabase } from '../catalog/database.ts';
 import { s3ClientConfig, type ServerConfig } from '../config.ts';
 import { createStoreResolver } from '../storage/store-resolver.ts';
 import type { Logger } from '../util/logger.ts';
@@ -19,8 +19,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function buildCatalog(config: ServerConfig, logger: Logger) {
-  const database = await openDatabase(config.database);
+/**
+ * Builds the catalog app. Pass `database` to share one already open (one SQLite handle per
+ * process); it is then left open by close().
+ */
+export async function buildCatalog(config: ServerConfig, logger: Logger, shared?: StateDatabase) {
+  const database = shared ?? (await openDatabase(config.database));
   const stores = createStoreResolver({ s3: config.s3 });
   const catalog = new BuiltinCatalog({ store: new CatalogStore(database, SOURCE_CATALOG), warehouse: config.warehouse, stores });
   const app = createCatalogApp({
@@ -32,13 +36,13 @@ export async function buildCatalog(config: ServerConfig, logger: Logger) {
   });
   const close = async () => {
     stores.destroy();
-    await database.close();
+    if (!shared) await database.close();
   };
   return { app, catalog, close };
 }
 
-export async function startCatalogServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
-  const built = await buildCatalog(config, logger);
+export async function startCatalogServer(config: ServerConfig, logger: Logger, shared?: StateDatabase): Promise<RunningServer> {
+  const built = await buildCatalog(config, logger, shared);
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: built.app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
     s.once('error', reject);

@@ -1,0 +1,34 @@
+/**
+ * At start-up (and from the reconciliation loop), settles every outbox entry left `intent` or
+ * `unknown` by a crash or an unanswered request, by re-reading the upstream.
+ */
+import type { OutboxEntry, Outcome } from '../outbox/outbox.ts';
+import type { Logger } from '../util/logger.ts';
+import { classifyMutation, type Mutation } from './mutation-routes.ts';
+import { routeSegments } from './proxy-app.ts';
+
+export interface UnsettledSource {
+  unsettled(): Promise<OutboxEntry[]>;
+}
+
+export type Settle = (entryId: number, mutation: Mutation, headers: Record<string, string>) => Promise<Outcome | undefined>;
+
+/** Returns how many entries were settled and how many are still undecided. */
+export async function settleUnsettled(outbox: UnsettledSource, settle: Settle, logger: Logger, prefixes: string[] = []): Promise<{ settled: number; open: number }> {
+  let settled = 0;
+  let open = 0;
+  for (const entry of await outbox.unsettled()) {
+    const path = entry.request.path.split('?')[0]!;
+    const segments = routeSegments(path, prefixes);
+    const mutation = segments && classifyMutation(entry.request.method, segments, entry.request.body, []);
+    try {
+      const outcome = mutation ? await settle(entry.id, mutation, {}) : undefined;
+      if (outcome) settled++;
+      else open++;
+    } catch (error) {
+      open++;
+      logger.warn({ err: error, entryId: entry.id }, 'could not settle an outbox entry yet');
+    }
+  }
+  return { settled, open };
+}

@@ -1,0 +1,36 @@
+/**
+ * The admin API: `/admin/v1/...`. For now, the outbox: `GET /admin/v1/outbox?table=ns.t&limit=N`.
+ */
+import { Hono } from 'hono';
+import { toEventPayload } from '../outbox/event-payload.ts';
+import type { OutboxStore } from '../outbox/outbox-store.ts';
+import { toJson } from '../util/json.ts';
+
+function error(status: number, type: string, message: string): Response {
+  return new Response(toJson({ error: { message, type, code: status } }), { status, headers: { 'content-type': 'application/json' } });
+}
+
+/** `ns.t` (or `a.b.t`): the last dot separates the table name from its namespace levels. */
+function parseTableParam(value: string): { namespace: string[]; name: string } | undefined {
+  const parts = value.split('.');
+  if (parts.length < 2 || parts.some((p) => p === '')) return undefined;
+  return { namespace: parts.slice(0, -1), name: parts.at(-1)! };
+}
+
+export function createAdminApp(outbox: OutboxStore): Hono {
+  const app = new Hono();
+  app.get('/admin/v1/outbox', async (c) => {
+    const limitText = c.req.query('limit') ?? '100';
+    const limit = Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) return error(400, 'BadRequestException', `limit must be an integer from 1 to 10000, not '${limitText}'`);
+    const table = c.req.query('table');
+    const entity = table === undefined ? undefined : parseTableParam(table);
+    if (table !== undefined && !entity) return error(400, 'BadRequestException', `table must be namespace.table, not '${table}'`);
+    // Newest `limit` events of the table (or of all tables), oldest first.
+    const events = entity
+      ? await outbox.listEvents({ entity, limit, afterSequence: Math.max(0, (await outbox.entitySequence(entity)) - limit) })
+      : await outbox.listEvents({ limit });
+    return new Response(toJson({ events: events.map(toEventPayload) }), { headers: { 'content-type': 'application/json' } });
+  });
+  return app;
+}
