@@ -3,8 +3,8 @@
  * an internal loopback port) or of an external Iceberg REST catalog; the outbox in the same state
  * database. Nothing imports this file.
  */
-import { openDatabase } from './catalog/database.ts';
-import { CONFIG_HELP, loadServerConfig } from './config.ts';
+import { openDatabase, type StateDatabase } from './catalog/database.ts';
+import { CONFIG_HELP, loadServerConfig, type ServerConfig } from './config.ts';
 import { OutboxStore } from './outbox/outbox-store.ts';
 import { startProxyServer } from './proxy/proxy-server.ts';
 import { createAdminApp } from './server/admin-routes.ts';
@@ -14,7 +14,9 @@ import { createLogger } from './util/logger.ts';
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(`icerelay: an Apache Iceberg REST catalog proxy that records every commit for replication.
 
-Usage: npm start
+Usage: npm start [-- --catalog-only]
+
+  --catalog-only   serve the built-in catalog itself, without the proxy and the outbox
 
 Serves the Iceberg REST API on ICERELAY_HOST:ICERELAY_PORT, forwarding to the built-in catalog
 (or ICERELAY_UPSTREAM_URL) and recording every commit in the outbox (GET /admin/v1/outbox).
@@ -27,6 +29,18 @@ const logger = createLogger();
 try {
   const config = loadServerConfig();
   const database = await openDatabase(config.database);
+  if (process.argv.includes('--catalog-only')) {
+    const catalog = await startCatalogServer(config, logger, database);
+    logger.info({ url: catalog.url, warehouse: config.warehouse }, `Iceberg REST catalog (no proxy) listening on ${catalog.url}`);
+  } else {
+    await startProxyInFront(config, database);
+  }
+} catch (error) {
+  logger.error({ err: error }, `failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
+
+async function startProxyInFront(config: ServerConfig, database: StateDatabase) {
   const outbox = new OutboxStore(database);
   let builtin: RunningServer | undefined;
   let upstreamUrl = config.upstreamUrl;
@@ -60,7 +74,4 @@ try {
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
-} catch (error) {
-  logger.error({ err: error }, `failed to start: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
 }

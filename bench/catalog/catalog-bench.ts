@@ -1,7 +1,7 @@
 /**
  * loadTable and commit latency/throughput of Iceberg REST catalogs, side by side in one run.
  *
- * Usage: tsx bench/catalog/catalog-bench.ts --duration-ms 10000 name=url [name=url ...]
+ * Usage: tsx bench/catalog/catalog-bench.ts [--duration-ms 10000] [--concurrency 1,32] name=url [name=url ...]
  * The first catalog is the one measured; the others are peers; ratios are first / peer.
  * Each catalog gets its own namespace with one table per worker, so commits measure the commit
  * path (read metadata, apply, write a file, swap the pointer) rather than contention on one table.
@@ -33,13 +33,15 @@ const option = (name: string, fallback: number) => {
 };
 const durationMs = option('duration-ms', 10_000);
 const warmupMs = option('warmup-ms', 3_000);
+const concurrencyIndex = args.indexOf('--concurrency');
+const concurrencies = concurrencyIndex >= 0 ? args[concurrencyIndex + 1]!.split(',').map(Number) : [1, 32];
 const outIndex = args.indexOf('--out');
 const outFile = outIndex >= 0 ? args[outIndex + 1] : undefined;
 const targets: Target[] = args
   .filter((a, i) => a.includes('=') && !args[i - 1]?.startsWith('--'))
   .map((a) => ({ name: a.slice(0, a.indexOf('=')), url: a.slice(a.indexOf('=') + 1).replace(/\/+$/, '') }));
 if (targets.length === 0) {
-  console.error('usage: tsx bench/catalog/catalog-bench.ts [--duration-ms N] [--warmup-ms N] [--out file.json] name=url ...');
+  console.error('usage: tsx bench/catalog/catalog-bench.ts [--duration-ms N] [--warmup-ms N] [--concurrency 1,32] [--out file.json] name=url ...');
   process.exit(2);
 }
 
@@ -108,7 +110,7 @@ async function measure(target: Target, ns: string, operation: Stats['operation']
 }
 
 const results: Stats[] = [];
-for (const concurrency of [1, 32]) {
+for (const concurrency of concurrencies) {
   for (const operation of ['loadTable', 'commit'] as const) {
     for (const target of targets) {
       const ns = await setUp(target, concurrency);

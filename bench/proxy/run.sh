@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Benchmarks the proxy against direct access to the same upstream (the built-in catalog), in one
+# run: loadTable and commit at concurrency 1 and 64, p50/p99 and throughput, ratio proxy / direct.
+# The proxy writes every commit's intent and outcome to its outbox (SQLite) as in production.
+# Writes bench/proxy/results.md and results.json.
+# Usage: bash bench/proxy/run.sh [--duration-ms N]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+[ "${1:-}" = "--help" ] && { sed -n '2,6p' "$0" | sed 's/^# //'; exit 0; }
+
+catalog_port=18381
+proxy_port=18382
+data=$(mktemp -d "${TMPDIR:-/tmp}/icerelay-bench-proxy-XXXXXX")
+mkdir -p .tmp
+cleanup() {
+  kill "${catalog_pid:-}" "${proxy_pid:-}" 2>/dev/null || true
+  rm -rf "$data"
+}
+trap cleanup EXIT
+wait_for() { for _ in $(seq 1 100); do curl -sf "$1/v1/config" > /dev/null && return 0; sleep 0.2; done; echo "$1 did not start" >&2; return 1; }
+
+ICERELAY_PORT=$catalog_port ICERELAY_DATA_DIR="$data/catalog" node --import tsx src/main.ts --catalog-only > .tmp/bench-proxy-catalog.log 2>&1 &
+catalog_pid=$!
+wait_for "http://127.0.0.1:$catalog_port"
+ICERELAY_PORT=$proxy_port ICERELAY_DATA_DIR="$data/proxy" ICERELAY_UPSTREAM_URL="http://127.0.0.1:$catalog_port" \
+  node --import tsx src/main.ts > .tmp/bench-proxy.log 2>&1 &
+proxy_pid=$!
+wait_for "http://127.0.0.1:$proxy_port"
+
+{
+  echo "# Proxy benchmark: through Icerelay's proxy vs direct to the same upstream"
+  echo
+  echo "Command: \`bash bench/proxy/run.sh $*\` on $(nproc) cores, $(date -u +%Y-%m-%d)."
+  echo "Upstream: the built-in catalog (SQLite, local warehouse). Proxy: SQLite outbox, intent + outcome per commit."
+  echo "One Node.js client (keep-alive) drives both; the first row of each pair is the proxy, ratios are proxy / direct."
+  echo
+  npx tsx bench/catalog/catalog-bench.ts --concurrency 1,64 "$@" --out bench/proxy/results.json \
+    proxy="http://127.0.0.1:$proxy_port" direct="http://127.0.0.1:$catalog_port"
+} > bench/proxy/results.md.tmp
+mv bench/proxy/results.md.tmp bench/proxy/results.md
+cat bench/proxy/results.md
