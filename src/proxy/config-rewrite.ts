@@ -48,6 +48,13 @@ export function rewriteCatalogConfig(config: JsonObject, ctx: RewriteContext): J
   return config;
 }
 
+const CALLBACK_KEY_BYTES = CALLBACK_URL_KEYS.map((k) => Buffer.from(`"${k}"`));
+
+/** A cheap byte scan: false means no callback URL key occurs anywhere in the body. */
+export function mayNeedRewrite(body: Buffer): boolean {
+  return CALLBACK_KEY_BYTES.some((key) => body.includes(key));
+}
+
 /** True when a load result's config would send clients around the proxy, so it must be rewritten. */
 export function loadResultNeedsRewrite(result: JsonObject, ctx: RewriteContext): boolean {
   const config = result.config;

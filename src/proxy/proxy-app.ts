@@ -12,7 +12,7 @@ import { InvalidEntityError } from '../outbox/entity-key.ts';
 import type { NewIntent, Outcome } from '../outbox/outbox.ts';
 import { isJsonObject, parseJson, toJson, type JsonObject } from '../util/json.ts';
 import type { Logger } from '../util/logger.ts';
-import { loadResultNeedsRewrite, rewriteCatalogConfig, rewriteLoadResult, type RewriteContext } from './config-rewrite.ts';
+import { loadResultNeedsRewrite, mayNeedRewrite, rewriteCatalogConfig, rewriteLoadResult, type RewriteContext } from './config-rewrite.ts';
 import { addedSnapshotIds, classifyMutation, updatesPerEntity, type Mutation } from './mutation-routes.ts';
 import { readAll, UpstreamClient, UpstreamNoAnswerError, UpstreamUnreachableError, type UpstreamResponse } from './upstream-client.ts';
 
@@ -150,6 +150,8 @@ export function createProxyApp(options: ProxyOptions): Hono {
   /** Config and load results are read whole: the only bodies the proxy may change. */
   async function inspectJson(response: UpstreamResponse, isConfig: boolean): Promise<Response> {
     const bytes = await readAll(response.body);
+    // Most load results carry no callback URL at all: pass them on without parsing.
+    if (!isConfig && !mayNeedRewrite(bytes)) return new Response(bytes, { status: response.status, headers: responseHeaders(response, true) });
     let parsed: unknown;
     try {
       parsed = parseJson(bytes.toString('utf8'));
