@@ -31,8 +31,15 @@ export interface ProxyOptions {
   logger: Logger;
   /** Called after an outcome is recorded (to wake the shipper). */
   onOutcome?: (entryId: number, outcome: Outcome) => void;
+  /** What the upstream's /v1/config told clients (prefix, namespace separator); filled as configs pass. */
+  shape?: CatalogShape;
   /** Settles an unknown outcome by reading the upstream; runs after the client has its answer. */
   settle?: (entryId: number, mutation: Mutation, headers: OutgoingHttpHeaders) => Promise<void>;
+}
+
+export interface CatalogShape {
+  prefixes: Set<string>;
+  separators: Set<string>;
 }
 
 const HOP_BY_HOP = new Set([
@@ -96,8 +103,8 @@ export function routeSegments(rawPath: string, prefixes: Iterable<string>): stri
 
 export function createProxyApp(options: ProxyOptions): Hono {
   const { upstream, outbox, logger } = options;
-  const prefixes = new Set<string>();
-  const separators = new Set<string>();
+  const shape = options.shape ?? { prefixes: new Set<string>(), separators: new Set<string>() };
+  const { prefixes, separators } = shape;
   const rewrite: RewriteContext = {
     upstreamUrl: upstream.options.url,
     // Read late: a server on port 0 learns its URL only once it listens.

@@ -5,7 +5,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Logger } from '../util/logger.ts';
-import { createProxyApp, type OutboxWriter } from './proxy-app.ts';
+import { createProxyApp, type CatalogShape, type OutboxWriter } from './proxy-app.ts';
 import { createSettler } from './settle-outcome.ts';
 import { settleUnsettled, type UnsettledSource } from './settle-unsettled.ts';
 import { UpstreamClient } from './upstream-client.ts';
@@ -35,8 +35,10 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   const upstream = new UpstreamClient({ url: options.upstreamUrl, timeoutMs: options.upstreamTimeoutMs, maxSockets: 128 });
   let publicUrl = options.publicUrl ?? '';
   // The prefix clients were told to use; settlement builds its reads with it.
-  const settle = createSettler({ upstream, outbox: options.outbox, prefix: () => '' });
+  const shape: CatalogShape = { prefixes: new Set(), separators: new Set() };
+  const settle = createSettler({ upstream, outbox: options.outbox, prefix: () => [...shape.prefixes][0] ?? '' });
   const app = createProxyApp({
+    shape,
     upstream,
     outbox: options.outbox,
     get publicUrl() {
@@ -61,7 +63,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   publicUrl ||= url;
   return {
     url,
-    settleUnsettled: () => settleUnsettled(options.outbox, settle, options.logger),
+    settleUnsettled: () => settleUnsettled(options.outbox, settle, options.logger, [...shape.prefixes]),
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       upstream.close();
