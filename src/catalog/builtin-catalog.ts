@@ -22,6 +22,7 @@ import {
 } from './metadata-files.ts';
 import { purgeTableFiles } from './purge.ts';
 import { assignEntries, hasKey } from '../util/records.ts';
+import { sleep } from '../util/sleep.ts';
 
 export interface LoadedTable {
   /** null only for a staged create, which has no file yet. */
@@ -55,7 +56,10 @@ export interface BuiltinCatalogOptions {
   commitRetries?: number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Wait before retrying a commit that lost its pointer swap: exponential, jittered, at most ~1.5 s. */
+function retryDelayMs(attempt: number): number {
+  return Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random());
+}
 
 export class BuiltinCatalog {
   readonly store: CatalogStore;
@@ -313,7 +317,7 @@ export class BuiltinCatalog {
         if (attempt >= this.commitRetries) {
           throw commitFailed(`Commit to ${error.namespace.replaceAll('\u001f', '.')}.${error.entity} failed: too many concurrent commits, retry`);
         }
-        await sleep(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
+        await sleep(retryDelayMs(attempt));
       }
     }
   }
@@ -387,7 +391,7 @@ export class BuiltinCatalog {
       }
       await deleteQuietly(this.stores, metadataLocation);
       if (attempt >= this.commitRetries) throw commitFailed(`Commit to view ${displayIdentifier(id.namespace, id.name)} failed: too many concurrent commits, retry`);
-      await sleep(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
+      await sleep(retryDelayMs(attempt));
     }
   }
 

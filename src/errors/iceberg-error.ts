@@ -19,6 +19,14 @@ export class IcebergError extends Error {
   toResponseBody(): { error: { message: string; type: string; code: number } } {
     return { error: { message: this.message, type: this.type, code: this.status } };
   }
+
+  /** The HTTP response every Icerelay endpoint answers this error with. */
+  toResponse(): Response {
+    return new Response(JSON.stringify(this.toResponseBody()), {
+      status: this.status,
+      headers: { 'content-type': 'application/json', ...this.headers },
+    });
+  }
 }
 
 /** 400 for a request that is malformed or invalid. Java clients rethrow `IllegalArgumentException` verbatim. */

@@ -8,6 +8,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
+import { IcebergError } from '../errors/iceberg-error.ts';
 import { InvalidEntityError } from '../outbox/entity-key.ts';
 import type { NewIntent, Outcome } from '../outbox/outbox.ts';
 import { isJsonObject, parseJson, toJson, type JsonObject } from '../util/json.ts';
@@ -48,9 +49,7 @@ const HOP_BY_HOP = new Set([
 ]);
 
 function icebergError(status: number, type: string, message: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ error: { message, type, code: status } }), {
-    status, headers: { 'content-type': 'application/json', ...headers },
-  });
+  return new IcebergError(status, type, message, { headers }).toResponse();
 }
 
 function forwardableHeaders(incoming: IncomingMessage): OutgoingHttpHeaders {

@@ -2,13 +2,11 @@
  * The admin API: `/admin/v1/...`. For now, the outbox: `GET /admin/v1/outbox?table=ns.t&limit=N`.
  */
 import { Hono } from 'hono';
+import { badRequest } from '../errors/iceberg-error.ts';
 import { toEventPayload } from '../outbox/event-payload.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
 import { toJson } from '../util/json.ts';
 
-function error(status: number, type: string, message: string): Response {
-  return new Response(toJson({ error: { message, type, code: status } }), { status, headers: { 'content-type': 'application/json' } });
-}
 
 /** `ns.t` (or `a.b.t`): the last dot separates the table name from its namespace levels. */
 function parseTableParam(value: string): { namespace: string[]; name: string } | undefined {
@@ -22,10 +20,10 @@ export function createAdminApp(outbox: OutboxStore): Hono {
   app.get('/admin/v1/outbox', async (c) => {
     const limitText = c.req.query('limit') ?? '100';
     const limit = Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) return error(400, 'BadRequestException', `limit must be an integer from 1 to 10000, not '${limitText}'`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) return badRequest(`limit must be an integer from 1 to 10000, not '${limitText}'`).toResponse();
     const table = c.req.query('table');
     const entity = table === undefined ? undefined : parseTableParam(table);
-    if (table !== undefined && !entity) return error(400, 'BadRequestException', `table must be namespace.table, not '${table}'`);
+    if (table !== undefined && !entity) return badRequest(`table must be namespace.table, not '${table}'`).toResponse();
     // Newest `limit` events of the table (or of all tables), oldest first.
     const events = entity
       ? await outbox.listEvents({ entity, limit, afterSequence: Math.max(0, (await outbox.entitySequence(entity)) - limit) })

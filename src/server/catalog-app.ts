@@ -10,7 +10,8 @@ import type { CatalogStore } from '../catalog/catalog-store.ts';
 import { IcebergError } from '../errors/iceberg-error.ts';
 import type { Logger } from '../util/logger.ts';
 import { toJson } from '../util/json.ts';
-import { buildCatalogRoutes, json, type CatalogRouteOptions, type Route, type RouteContext } from './catalog-routes.ts';
+import { sleep } from '../util/sleep.ts';
+import { buildCatalogRoutes, type CatalogRouteOptions, type Route, type RouteContext } from './catalog-routes.ts';
 import { rawPath } from './request.ts';
 import { RouteTable } from './router.ts';
 
@@ -27,12 +28,10 @@ function isoDuration(ms: number): string {
 }
 
 export function errorResponse(error: unknown, logger: Logger, context: string): Response {
-  if (error instanceof IcebergError) {
-    return json(error.status, error.toResponseBody(), error.headers ?? {});
-  }
+  if (error instanceof IcebergError) return error.toResponse();
   logger.error({ err: error, context }, 'unexpected error');
   const message = error instanceof Error ? error.message : String(error);
-  return json(500, { error: { message: `Internal error: ${message}`, type: 'InternalServerError', code: 500 } });
+  return new IcebergError(500, 'InternalServerError', `Internal error: ${message}`).toResponse();
 }
 
 export function createCatalogApp(options: CatalogAppOptions): Hono {
@@ -60,14 +59,13 @@ export function createCatalogApp(options: CatalogAppOptions): Hono {
       return errorResponse(error, options.logger, `${request.method} ${path}`);
     }
   });
-  app.notFound((c) => json(404, { error: { message: `No Iceberg REST route for ${c.req.method} ${c.req.path}`, type: 'NoSuchEndpointException', code: 404 } }));
+  app.notFound((c) => new IcebergError(404, 'NoSuchEndpointException', `No Iceberg REST route for ${c.req.method} ${c.req.path}`).toResponse());
   app.onError((error) => errorResponse(error, options.logger, 'request'));
   return app;
 }
 
 /** How long a claimed Idempotency-Key may stay in flight before it counts as abandoned. */
 const IN_FLIGHT_LIMIT_MS = 120_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Idempotency-Key semantics of the spec: the first request with a key claims it in the database
@@ -101,7 +99,7 @@ async function withIdempotency(store: CatalogStore, lifetimeMs: number, key: str
       await store.releaseIdempotencyKey(key);
       throw error;
     }
-    response = json(error.status, error.toResponseBody(), error.headers ?? {});
+    response = error.toResponse();
   }
   if (response.status >= 500) {
     await store.releaseIdempotencyKey(key);
