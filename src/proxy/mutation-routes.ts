@@ -3,6 +3,7 @@
  * and the body, and names the entities they touch. Everything else is forwarded without a look.
  */
 import type { EntityRef, MutationKind } from '../outbox/outbox.ts';
+import { decodeNamespace, decodeSegment } from '../server/request.ts';
 import { isJsonObject, parseJson, type JsonObject } from '../util/json.ts';
 
 export interface Mutation {
@@ -36,21 +37,21 @@ const TEMPLATES: Template[] = [
   ['POST', 'namespaces/{namespace}/register-view', 'register-view'],
 ].map(([method, path, kind]) => ({ method: method!, segments: path!.split('/'), kind: kind as MutationKind }));
 
+/** Decodes path parts as the catalog does; a malformed one stays raw (the upstream will reject it). */
 function decodeLevel(raw: string): string {
   try {
-    return decodeURIComponent(raw.replace(/\+/g, ' '));
+    return decodeSegment(raw);
   } catch {
     return raw;
   }
 }
 
-/**
- * Splits a raw `{namespace}` segment on `%1F` (always accepted) and on the separator the upstream
- * advertised (e.g. `%2E`), then decodes each level.
- */
-export function decodeNamespaceSegment(raw: string, separators: Iterable<string>): string[] {
-  const all = ['%1F', ...separators].map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return raw.split(new RegExp(all.join('|'), 'i')).map(decodeLevel);
+function decodeNamespaceSegment(raw: string, separators: Iterable<string>): string[] {
+  try {
+    return decodeNamespace(raw, separators);
+  } catch {
+    return [raw];
+  }
 }
 
 function identifierOf(value: unknown): EntityRef | undefined {

@@ -19,11 +19,14 @@ export function decodeSegment(raw: string): string {
 
 /**
  * Splits a raw `{namespace}` segment into levels. Clients join levels with the unit separator
- * (`%1F`, the spec default, which this catalog advertises); the raw character is accepted too.
+ * (`%1F`, the spec default, which this catalog advertises); the raw character is accepted too, and
+ * so is any separator an upstream advertised (`%2E`, say) when the proxy decodes its clients' paths.
  */
-export function decodeNamespace(raw: string): string[] {
+export function decodeNamespace(raw: string, otherSeparators: Iterable<string> = []): string[] {
   if (raw === '') throw badRequest('Invalid namespace: empty');
-  return raw.split(/%1f|\u001f/i).map(decodeSegment);
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const separators = ['%1f', '\u001f', ...[...otherSeparators].map(escape)];
+  return raw.split(new RegExp(separators.join('|'), 'i')).map(decodeSegment);
 }
 
 /** The `parent` query value: levels joined by the (already decoded) unit separator. */
