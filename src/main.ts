@@ -4,38 +4,80 @@
  * database. Nothing imports this file.
  */
 import { openDatabase, type StateDatabase } from './catalog/database.ts';
-import { CONFIG_HELP, loadServerConfig, type ServerConfig } from './config.ts';
+import { ConfigError, readConfigFile, type ConfigFile } from './config/config-file.ts';
+import { CONFIG_HELP, loadServerConfig, type ServerConfig } from './config/server-config.ts';
 import { OutboxStore } from './outbox/outbox-store.ts';
 import { startProxyServer } from './proxy/proxy-server.ts';
+import { createUpstreamAuth } from './proxy/upstream-auth.ts';
 import { createAdminApp } from './server/admin-routes.ts';
 import { startCatalogServer, type RunningServer } from './server/builtin-server.ts';
 import { createLogger } from './util/logger.ts';
 
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  process.stdout.write(`icerelay: an Apache Iceberg REST catalog proxy that records every commit for replication.
+const HELP = `icerelay: an Apache Iceberg REST catalog proxy that records every commit for replication.
 
-Usage: npm start [-- --catalog-only]
+Usage: npm start [-- --config FILE] [-- --catalog-only]
 
+  --config FILE    read settings from this YAML file (also ICERELAY_CONFIG)
   --catalog-only   serve the built-in catalog itself, without the proxy and the outbox
 
 Serves the Iceberg REST API on ICERELAY_HOST:ICERELAY_PORT, forwarding to the built-in catalog
 (or ICERELAY_UPSTREAM_URL) and recording every commit in the outbox (GET /admin/v1/outbox).
 
-${CONFIG_HELP}\n`);
-  process.exit(0);
+${CONFIG_HELP}\n`;
+
+class UsageError extends Error {}
+
+interface Options {
+  help: boolean;
+  catalogOnly: boolean;
+  configPath: string | undefined;
+}
+
+function parseArgs(args: string[]): Options {
+  const options: Options = { help: false, catalogOnly: false, configPath: process.env.ICERELAY_CONFIG || undefined };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--help' || arg === '-h') options.help = true;
+    else if (arg === '--catalog-only') options.catalogOnly = true;
+    else if (arg === '--config') {
+      options.configPath = args[++i];
+      if (!options.configPath) throw new UsageError('--config needs a file path');
+    } else if (arg.startsWith('--config=')) options.configPath = arg.slice('--config='.length);
+    else throw new UsageError(`unknown argument '${arg}' (see --help)`);
+  }
+  return options;
+}
+
+/** A URL fit for logs: without user name and password. */
+function withoutCredentials(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
 }
 
 const logger = createLogger();
 try {
-  const config = loadServerConfig();
+  const options = parseArgs(process.argv.slice(2));
+  if (options.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const file: ConfigFile = options.configPath ? readConfigFile(options.configPath, process.env) : {};
+  const config = loadServerConfig(process.env, file);
   const database = await openDatabase(config.database);
-  if (process.argv.includes('--catalog-only')) {
+  if (options.catalogOnly) {
     const catalog = await startCatalogServer(config, logger, database);
     logger.info({ url: catalog.url, warehouse: config.warehouse }, `Iceberg REST catalog (no proxy) listening on ${catalog.url}`);
   } else {
     await startProxyInFront(config, database);
   }
 } catch (error) {
+  if (error instanceof ConfigError || error instanceof UsageError) {
+    // A mistake in the settings: said plainly, for the person starting the server.
+    process.stderr.write(`icerelay: ${error.message}\n`);
+    process.exit(2);
+  }
   logger.error({ err: error }, `failed to start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 }
@@ -43,7 +85,7 @@ try {
 async function startProxyInFront(config: ServerConfig, database: StateDatabase) {
   const outbox = new OutboxStore(database);
   let builtin: RunningServer | undefined;
-  let upstreamUrl = config.upstreamUrl;
+  let upstreamUrl = config.upstream?.url;
   if (!upstreamUrl) {
     // The built-in catalog listens on loopback only, on a port of its own: clients go through the proxy.
     builtin = await startCatalogServer({ ...config, host: '127.0.0.1', port: 0 }, logger, database);
@@ -54,6 +96,8 @@ async function startProxyInFront(config: ServerConfig, database: StateDatabase) 
     port: config.port,
     upstreamUrl,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    upstreamAuth: config.upstream ? createUpstreamAuth(config.upstream.auth, config.upstream.url) : undefined,
+    publicUrl: config.publicUrl,
     maxBodyBytes: config.maxBodyBytes,
     outbox,
     logger,
@@ -62,7 +106,12 @@ async function startProxyInFront(config: ServerConfig, database: StateDatabase) 
   const settled = await proxy.settleUnsettled();
   if (settled.settled + settled.open > 0) logger.info(settled, 'settled outbox entries left open by the previous run');
   logger.info(
-    { url: proxy.url, upstream: config.upstreamUrl ?? 'built-in', warehouse: config.warehouse, database: config.database.kind },
+    {
+      url: proxy.url,
+      upstream: config.upstream ? withoutCredentials(config.upstream.url) : 'built-in',
+      upstreamAuth: config.upstream?.auth.type ?? 'none',
+      warehouse: config.warehouse, database: config.database.kind,
+    },
     `Iceberg REST catalog listening on ${proxy.url}`,
   );
   const stop = async (signal: string) => {

@@ -8,6 +8,7 @@ import type { Logger } from '../util/logger.ts';
 import { createProxyApp, type CatalogShape, type OutboxWriter } from './proxy-app.ts';
 import { createSettler } from './settle-outcome.ts';
 import { settleUnsettled, type UnsettledSource } from './settle-unsettled.ts';
+import type { UpstreamAuth } from './upstream-auth.ts';
 import { UpstreamClient } from './upstream-client.ts';
 
 export interface ProxyServerOptions {
@@ -15,6 +16,8 @@ export interface ProxyServerOptions {
   port: number;
   upstreamUrl: string;
   upstreamTimeoutMs: number;
+  /** How the proxy authenticates to the upstream; default: clients' Authorization passes through. */
+  upstreamAuth?: UpstreamAuth;
   maxBodyBytes: number;
   outbox: OutboxWriter & UnsettledSource;
   logger: Logger;
@@ -32,7 +35,7 @@ export interface RunningProxy {
 }
 
 export async function startProxyServer(options: ProxyServerOptions): Promise<RunningProxy> {
-  const upstream = new UpstreamClient({ url: options.upstreamUrl, timeoutMs: options.upstreamTimeoutMs, maxSockets: 128 });
+  const upstream = new UpstreamClient({ url: options.upstreamUrl, timeoutMs: options.upstreamTimeoutMs, maxSockets: 128, auth: options.upstreamAuth });
   let publicUrl = options.publicUrl ?? '';
   // The prefix clients were told to use; settlement builds its reads with it.
   const shape: CatalogShape = { prefixes: new Set(), separators: new Set() };

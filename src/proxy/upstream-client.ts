@@ -6,6 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
+import { UpstreamAuthError, type UpstreamAuth } from './upstream-auth.ts';
 
 export interface UpstreamOptions {
   /** Base URL of the upstream catalog, e.g. `http://127.0.0.1:8182` or `https://host/catalog`. */
@@ -14,6 +15,8 @@ export interface UpstreamOptions {
   timeoutMs: number;
   /** Keep-alive connections kept per upstream host. */
   maxSockets: number;
+  /** How to authenticate to the upstream; default: the client's own Authorization header passes through. */
+  auth?: UpstreamAuth;
 }
 
 export interface UpstreamResponse {
@@ -59,19 +62,33 @@ export class UpstreamClient {
    * Sends one request. `target` is the raw path and query as the client sent it (relative to the
    * catalog root); the body is sent as given.
    */
-  send(method: string, target: string, headers: http.OutgoingHttpHeaders, body: Buffer | null): Promise<UpstreamResponse> {
+  async send(method: string, target: string, headers: http.OutgoingHttpHeaders, body: Buffer | null): Promise<UpstreamResponse> {
+    const path = `${this.basePath}${target}`;
+    const response = await this.sendRaw(method, path, await this.authenticated(method, path, headers, body), body);
+    if (response.status !== 401 || !this.options.auth?.rejected()) return response;
+    // The proxy's own token went stale (revoked early): a read is sent once more with a new
+    // one; a mutation never is — the client decides.
+    if (method !== 'GET' && method !== 'HEAD') return response;
+    response.body.resume();
+    return this.sendRaw(method, path, await this.authenticated(method, path, headers, body), body);
+  }
+
+  private async authenticated(method: string, path: string, headers: http.OutgoingHttpHeaders, body: Buffer | null): Promise<http.OutgoingHttpHeaders> {
+    const outgoing: http.OutgoingHttpHeaders = { ...headers, host: this.base.host, ...(body ? { 'content-length': body.length } : {}) };
+    if (!this.options.auth) return outgoing;
+    try {
+      return await this.options.auth.headersFor({ method, url: this.base, path, headers: outgoing, body });
+    } catch (error) {
+      if (!(error instanceof UpstreamAuthError)) throw error;
+      throw new UpstreamUnreachableError(`could not authenticate to the upstream catalog: ${error.message}`, { cause: error });
+    }
+  }
+
+  private sendRaw(method: string, path: string, headers: http.OutgoingHttpHeaders, body: Buffer | null): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
       let sent = false;
       const request = this.transport.request(
-        {
-          protocol: this.base.protocol,
-          hostname: this.base.hostname,
-          port: this.base.port,
-          method,
-          path: `${this.basePath}${target}`,
-          headers: { ...headers, host: this.base.host, ...(body ? { 'content-length': body.length } : {}) },
-          agent: this.agent,
-        },
+        { protocol: this.base.protocol, hostname: this.base.hostname, port: this.base.port, method, path, headers, agent: this.agent },
         (response) => resolve({ status: response.statusCode ?? 502, headers: response.headers, body: response }),
       );
       request.setTimeout(this.options.timeoutMs, () => {

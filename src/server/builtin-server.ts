@@ -6,7 +6,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { BuiltinCatalog } from '../catalog/builtin-catalog.ts';
 import { CatalogStore } from '../catalog/catalog-store.ts';
 import { openDatabase, type StateDatabase } from '../catalog/database.ts';
-import { s3ClientConfig, type ServerConfig } from '../config.ts';
+import { s3ClientConfig, type ServerConfig } from '../config/server-config.ts';
 import { createStoreResolver } from '../storage/store-resolver.ts';
 import type { Logger } from '../util/logger.ts';
 import { createCatalogApp } from './catalog-app.ts';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import type { BuiltinCatalog } from '../../src/catalog/builtin-catalog.ts';
-import { loadServerConfig, type ServerConfig } from '../../src/config.ts';
+import { loadServerConfig, type ServerConfig } from '../../src/config/server-config.ts';
 import { buildCatalog } from '../../src/server/builtin-server.ts';
 import { createLogger, type Logger } from '../../src/util/logger.ts';
 import { toJson } from '../../src/util/json.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type StateDatabase } from '../../src/catalog/database.ts';
-import { loadServerConfig } from '../../src/config.ts';
+import { loadServerConfig } from '../../src/config/server-config.ts';
 import { OutboxStore } from '../../src/outbox/outbox-store.ts';
 import { startProxyServer, type RunningProxy } from '../../src/proxy/proxy-server.ts';
 import { startCatalogServer, type RunningServer } from '../../src/server/builtin-server.ts';

@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadServerConfig } from '../../src/config.ts';
+import { loadServerConfig } from '../../src/config/server-config.ts';
 import { startCatalogServer } from '../../src/server/builtin-server.ts';
 import { createLogger } from '../../src/util/logger.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,11 +1,19 @@
 /**
- * Start-up settings of the built-in catalog server, from environment variables (a config file
- * comes with the proxy). Every setting has a default that works on a fresh machine.
+ * Start-up settings: the configuration file (optional) overlaid by environment variables, with a
+ * default for every setting that works on a fresh machine.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { DatabaseConfig } from './catalog/database.ts';
-import type { S3StoreOptions } from './storage/s3-store.ts';
+import type { DatabaseConfig } from '../catalog/database.ts';
+import type { S3StoreOptions } from '../storage/s3-store.ts';
+import { ConfigError, type ConfigFile, type UpstreamAuthConfig } from './config-file.ts';
+
+/** An external Iceberg REST catalog the proxy fronts, and how the proxy authenticates to it. */
+export interface UpstreamConfig {
+  url: string;
+  timeoutMs: number;
+  auth: UpstreamAuthConfig;
+}
 
 export interface ServerConfig {
   host: string;
@@ -18,12 +26,19 @@ export interface ServerConfig {
   vendCredentials: boolean;
   maxBodyBytes: number;
   idempotencyLifetimeMs: number;
+  /** The URL clients reach the proxy at, when not http://host:port. */
+  publicUrl: string | undefined;
   /** An external Iceberg REST catalog to proxy; undefined = the built-in catalog. */
-  upstreamUrl: string | undefined;
+  upstream: UpstreamConfig | undefined;
+  /** Time to wait for the upstream's answer (the built-in catalog's too). */
   upstreamTimeoutMs: number;
 }
 
-export const CONFIG_HELP = `Environment variables (all optional):
+export const CONFIG_HELP = `Configuration file (optional): --config FILE or ICERELAY_CONFIG=FILE, YAML, fields in README.md.
+\${NAME} in a value is replaced by the environment variable NAME. Environment variables override the file.
+
+Environment variables (all optional):
+  ICERELAY_CONFIG            path of the configuration file            (none)
   ICERELAY_HOST              address to listen on                      (127.0.0.1)
   ICERELAY_PORT              port to listen on                         (8181)
   ICERELAY_DATA_DIR          folder for the SQLite database and the
@@ -44,17 +59,17 @@ export const CONFIG_HELP = `Environment variables (all optional):
   ICERELAY_UPSTREAM_TIMEOUT_MS
                              time to wait for the upstream's answer    (30000)`;
 
-function bool(value: string | undefined, fallback: boolean): boolean {
+function bool(name: string, value: string | undefined, fallback: boolean): boolean {
   if (value === undefined || value === '') return fallback;
   if (/^(true|1|yes)$/i.test(value)) return true;
   if (/^(false|0|no)$/i.test(value)) return false;
-  throw new Error(`Invalid boolean '${value}': use true or false`);
+  throw new ConfigError(`${name} must be true or false, not '${value}'`);
 }
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not '${value}'`);
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name} must be a positive integer, not '${value}'`);
   return n;
 }
 
@@ -64,34 +79,47 @@ export function warehouseLocation(value: string): string {
   return pathToFileURL(resolve(value)).href.replace(/\/+$/, '');
 }
 
-export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+/**
+ * The settings for this start: environment variables where set, else the configuration file's
+ * fields, else the defaults.
+ */
+export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, file: ConfigFile = {}): ServerConfig {
   const dataDir = resolve(env.ICERELAY_DATA_DIR || 'data');
-  const dbUrl = env.ICERELAY_DATABASE_URL;
+  const dbUrl = env.ICERELAY_DATABASE_URL || file.state?.database;
   const database: DatabaseConfig = dbUrl && /^postgres(ql)?:\/\//.test(dbUrl)
     ? { kind: 'postgres', url: dbUrl }
     : { kind: 'sqlite', path: dbUrl || resolve(dataDir, 'icerelay.db') };
-  const endpoint = env.ICERELAY_S3_ENDPOINT || undefined;
+  const fileS3 = file.catalog?.s3 ?? {};
+  const endpoint = env.ICERELAY_S3_ENDPOINT || fileS3.endpoint;
   const s3: S3StoreOptions = {
     endpoint,
-    region: env.ICERELAY_S3_REGION || env.AWS_REGION || 'us-east-1',
-    forcePathStyle: bool(env.ICERELAY_S3_PATH_STYLE, endpoint !== undefined),
+    region: env.ICERELAY_S3_REGION || fileS3.region || env.AWS_REGION || 'us-east-1',
+    forcePathStyle: bool('ICERELAY_S3_PATH_STYLE', env.ICERELAY_S3_PATH_STYLE, fileS3.pathStyle ?? endpoint !== undefined),
   };
   if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
     s3.credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined };
+  } else if (fileS3.accessKeyId && fileS3.secretAccessKey) {
+    s3.credentials = { accessKeyId: fileS3.accessKeyId, secretAccessKey: fileS3.secretAccessKey, sessionToken: fileS3.sessionToken };
   }
-  const port = positiveInt('ICERELAY_PORT', env.ICERELAY_PORT, 8181);
-  if (port > 65535) throw new Error(`ICERELAY_PORT must be at most 65535, not ${port}`);
+  const port = env.ICERELAY_PORT ? positiveInt('ICERELAY_PORT', env.ICERELAY_PORT, 8181) : file.server?.port ?? 8181;
+  if (port > 65535) throw new ConfigError(`ICERELAY_PORT must be at most 65535, not ${port}`);
+  const upstreamTimeoutMs = positiveInt('ICERELAY_UPSTREAM_TIMEOUT_MS', env.ICERELAY_UPSTREAM_TIMEOUT_MS, file.upstream?.timeoutMs ?? 30_000);
+  const upstreamUrl = env.ICERELAY_UPSTREAM_URL || file.upstream?.url;
+  if (env.ICERELAY_UPSTREAM_URL && !/^https?:\/\/[^/]/.test(env.ICERELAY_UPSTREAM_URL)) {
+    throw new ConfigError(`ICERELAY_UPSTREAM_URL must be an http:// or https:// URL, not '${env.ICERELAY_UPSTREAM_URL}'`);
+  }
   return {
-    host: env.ICERELAY_HOST || '127.0.0.1',
+    host: env.ICERELAY_HOST || file.server?.host || '127.0.0.1',
     port,
     database,
-    warehouse: warehouseLocation(env.ICERELAY_WAREHOUSE || resolve(dataDir, 'warehouse')),
+    warehouse: warehouseLocation(env.ICERELAY_WAREHOUSE || file.catalog?.warehouse || resolve(dataDir, 'warehouse')),
     s3,
-    vendCredentials: bool(env.ICERELAY_VEND_CREDENTIALS, false),
-    maxBodyBytes: positiveInt('ICERELAY_MAX_BODY_BYTES', env.ICERELAY_MAX_BODY_BYTES, 64 * 1024 * 1024),
+    vendCredentials: bool('ICERELAY_VEND_CREDENTIALS', env.ICERELAY_VEND_CREDENTIALS, file.catalog?.vendCredentials ?? false),
+    maxBodyBytes: positiveInt('ICERELAY_MAX_BODY_BYTES', env.ICERELAY_MAX_BODY_BYTES, file.server?.maxBodyBytes ?? 64 * 1024 * 1024),
     idempotencyLifetimeMs: 30 * 60 * 1000,
-    upstreamUrl: env.ICERELAY_UPSTREAM_URL || undefined,
-    upstreamTimeoutMs: positiveInt('ICERELAY_UPSTREAM_TIMEOUT_MS', env.ICERELAY_UPSTREAM_TIMEOUT_MS, 30_000),
+    publicUrl: file.server?.publicUrl,
+    upstream: upstreamUrl ? { url: upstreamUrl, timeoutMs: upstreamTimeoutMs, auth: file.upstream?.auth ?? { type: 'passthrough' } } : undefined,
+    upstreamTimeoutMs,
   };
 }
 

@@ -1,0 +1,125 @@
+/**
+ * The configuration file (`icerelay.yaml`): its schema, `${VAR}` substitution for secrets, and
+ * validation errors that name the field. Every field is optional; what is missing falls back to
+ * the environment variables and defaults of src/config.ts. README.md documents each field.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().positive();
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+const upstreamAuth = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('passthrough') }),
+  z.strictObject({ type: z.literal('bearer'), token: nonEmpty }),
+  z.strictObject({
+    type: z.literal('oauth2'),
+    /** Token endpoint; defaults to `<upstream url>/v1/oauth/tokens`. */
+    tokenUrl: httpUrl.optional(),
+    clientId: nonEmpty,
+    clientSecret: nonEmpty,
+    scope: nonEmpty.default('catalog'),
+    audience: nonEmpty.optional(),
+    resource: nonEmpty.optional(),
+  }),
+  z.strictObject({
+    type: z.literal('sigv4'),
+    region: nonEmpty,
+    /** `s3tables` for S3 Tables, `glue` for the Glue Iceberg endpoint, `execute-api` for API Gateway. */
+    service: nonEmpty,
+    accessKeyId: nonEmpty.optional(),
+    secretAccessKey: nonEmpty.optional(),
+    sessionToken: nonEmpty.optional(),
+  }).refine((a) => (a.accessKeyId === undefined) === (a.secretAccessKey === undefined), {
+    message: 'give accessKeyId and secretAccessKey together, or neither (then the AWS default credential chain is used)',
+  }),
+], { error: (issue) => (issue.code === 'invalid_union' ? 'type must be one of passthrough, bearer, oauth2, sigv4' : undefined) });
+
+const s3Settings = z.strictObject({
+  endpoint: httpUrl.optional(),
+  region: nonEmpty.optional(),
+  pathStyle: z.boolean().optional(),
+  accessKeyId: nonEmpty.optional(),
+  secretAccessKey: nonEmpty.optional(),
+  sessionToken: nonEmpty.optional(),
+});
+
+export const configFileSchema = z.strictObject({
+  server: z.strictObject({
+    host: nonEmpty.optional(),
+    port: port.optional(),
+    /** The URL clients reach Icerelay at, when it differs from http://host:port (a load balancer). */
+    publicUrl: httpUrl.optional(),
+    maxBodyBytes: positiveInt.optional(),
+  }).optional(),
+  state: z.strictObject({
+    /** A SQLite file path, or a postgres:// URL (several instances share one Postgres). */
+    database: nonEmpty.optional(),
+  }).optional(),
+  /** The built-in source catalog (used when no upstream is configured). */
+  catalog: z.strictObject({
+    warehouse: nonEmpty.optional(),
+    s3: s3Settings.optional(),
+    vendCredentials: z.boolean().optional(),
+  }).optional(),
+  /** An external Iceberg REST catalog to put the proxy in front of, instead of the built-in one. */
+  upstream: z.strictObject({
+    url: httpUrl,
+    timeoutMs: positiveInt.optional(),
+    auth: upstreamAuth.default({ type: 'passthrough' }),
+  }).optional(),
+});
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+export type UpstreamAuthConfig = z.infer<typeof upstreamAuth>;
+
+/** A configuration problem, with the file and field it is about. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Replaces `${NAME}` in string values with the environment variable NAME (secrets stay out of the file). */
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[], source: string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const found = env[name];
+      if (found === undefined) throw new ConfigError(`${source}: ${path.join('.')}: environment variable ${name} is not set`);
+      return found;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, [...path, String(i)], source));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, [...path, k], source)]));
+  }
+  return value;
+}
+
+/** Parses and validates a configuration file's text; `source` names the file in messages. */
+export function parseConfigFile(text: string, env: NodeJS.ProcessEnv, source: string): ConfigFile {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) throw new ConfigError(`${source}: not valid YAML: ${document.errors[0]!.message}`);
+  const raw: unknown = document.toJS() ?? {};
+  const substituted = substituteEnv(raw, env, [], source);
+  const result = configFileSchema.safeParse(substituted);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const field = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+    const missing = issue.code === 'invalid_type' && / received undefined$/.test(issue.message);
+    return `  ${field}: ${missing ? `required (${issue.expected})` : issue.message}`;
+  });
+  throw new ConfigError(`${source} is not a valid Icerelay configuration:\n${problems.join('\n')}`);
+}
+
+/** Reads the configuration file at `path`. */
+export function readConfigFile(path: string, env: NodeJS.ProcessEnv): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read the configuration file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  return parseConfigFile(text, env, path);
+}
