@@ -17,6 +17,25 @@ export interface RewriteContext {
   proxyUrl: string;
   /** Routes the proxy forwards, as `METHOD /v1/{prefix}/...` strings; undefined = all. */
   forwardedEndpoints?: Set<string>;
+  /**
+   * The proxy authenticates to the upstream itself: auth settings meant for the upstream
+   * (signing, table-scoped tokens) are removed, since clients authenticate to the proxy.
+   */
+  terminatesAuth?: boolean;
+}
+
+/** Settings that tell clients how to authenticate to the upstream; see `terminatesAuth`. */
+const UPSTREAM_AUTH_KEYS = ['rest.auth.type', 'rest.sigv4-enabled', 'rest.signing-name', 'rest.signing-region', 'token'];
+const TOKEN_TYPE_KEY_PREFIX = 'urn:ietf:params:oauth:token-type:';
+
+function isUpstreamAuthKey(key: string): boolean {
+  return UPSTREAM_AUTH_KEYS.includes(key) || key.startsWith(TOKEN_TYPE_KEY_PREFIX);
+}
+
+function removeUpstreamAuth(map: JsonObject): void {
+  for (const key of Object.keys(map)) {
+    if (isUpstreamAuthKey(key)) delete map[key];
+  }
 }
 
 /** An absolute URL under the upstream becomes the same path under the proxy; relative ones stay. */
@@ -28,6 +47,7 @@ function rewriteUrl(value: string, ctx: RewriteContext): string {
 
 function rewriteMap(map: unknown, ctx: RewriteContext): void {
   if (!isJsonObject(map)) return;
+  if (ctx.terminatesAuth) removeUpstreamAuth(map);
   for (const key of CALLBACK_URL_KEYS) {
     const value = map[key];
     if (typeof value !== 'string') continue;
@@ -49,22 +69,25 @@ export function rewriteCatalogConfig(config: JsonObject, ctx: RewriteContext): J
 }
 
 const CALLBACK_KEY_BYTES = CALLBACK_URL_KEYS.map((k) => Buffer.from(`"${k}"`));
+const AUTH_KEY_BYTES = [...UPSTREAM_AUTH_KEYS.map((k) => Buffer.from(`"${k}"`)), Buffer.from(`"${TOKEN_TYPE_KEY_PREFIX}`)];
 
-/** A cheap byte scan: false means no callback URL key occurs anywhere in the body. */
-export function mayNeedRewrite(body: Buffer): boolean {
-  return CALLBACK_KEY_BYTES.some((key) => body.includes(key));
+/** A cheap byte scan: false means no key the proxy rewrites occurs anywhere in the body. */
+export function mayNeedRewrite(body: Buffer, ctx?: Pick<RewriteContext, 'terminatesAuth'>): boolean {
+  return CALLBACK_KEY_BYTES.some((key) => body.includes(key)) || (ctx?.terminatesAuth === true && AUTH_KEY_BYTES.some((key) => body.includes(key)));
 }
 
 /** True when a load result's config would send clients around the proxy, so it must be rewritten. */
 export function loadResultNeedsRewrite(result: JsonObject, ctx: RewriteContext): boolean {
   const config = result.config;
   if (!isJsonObject(config)) return false;
+  if (ctx.terminatesAuth && Object.keys(config).some(isUpstreamAuthKey)) return true;
   return CALLBACK_URL_KEYS.some((key) => typeof config[key] === 'string' && rewriteUrl(config[key] as string, ctx) !== config[key]);
 }
 
 export function rewriteLoadResult(result: JsonObject, ctx: RewriteContext): JsonObject {
   const config = result.config;
   if (isJsonObject(config)) {
+    if (ctx.terminatesAuth) removeUpstreamAuth(config);
     for (const key of CALLBACK_URL_KEYS) {
       if (typeof config[key] === 'string') config[key] = rewriteUrl(config[key] as string, ctx);
     }

@@ -11,6 +11,8 @@ export interface Mutation {
   entities: EntityRef[];
   /** The parsed body (lossless), when it was JSON. */
   body: JsonObject | undefined;
+  /** The catalog prefix of the request path, raw ('' for none): reads that settle it use the same. */
+  prefix: string;
 }
 
 interface Template {
@@ -60,13 +62,47 @@ function identifierOf(value: unknown): EntityRef | undefined {
   return { namespace: value.namespace as string[], name: value.name };
 }
 
+function templateOf(method: string, routeSegments: string[]): Template | undefined {
+  return TEMPLATES.find((t) => t.method === method && t.segments.length === routeSegments.length &&
+    t.segments.every((s, i) => s.startsWith('{') || s === routeSegments[i]));
+}
+
+/**
+ * Splits a raw request path into the catalog prefix and the route after it. The prefixes the
+ * upstream announced in `/v1/config` are tried first (a prefix may contain `/`, or be a
+ * URL-encoded ARN), then none; a mutation under a prefix the proxy has not seen yet (a restart
+ * before any client asked for the config) is still found by where a mutation route starts.
+ */
+export function splitRoute(method: string, rawPath: string, prefixes: Iterable<string>): { prefix: string; segments: string[] } | undefined {
+  if (!rawPath.startsWith('/v1/')) return undefined;
+  const rest = rawPath.slice(4);
+  const candidates = [...prefixes].filter((p) => p !== '').sort((a, b) => b.length - a.length);
+  for (const prefix of candidates) {
+    for (const spelling of [prefix, encodeURIComponent(prefix)]) {
+      if (rest.startsWith(`${spelling}/`)) return { prefix: spelling, segments: rest.slice(spelling.length + 1).split('/') };
+    }
+  }
+  const segments = rest.split('/');
+  if (templateOf(method, segments)) return { prefix: '', segments };
+  for (let start = 1; start < segments.length; start++) {
+    if (templateOf(method, segments.slice(start))) return { prefix: segments.slice(0, start).join('/'), segments: segments.slice(start) };
+  }
+  return { prefix: '', segments };
+}
+
+/** The mutation a request (raw path with its query) performs, or undefined. */
+export function classifyRequest(method: string, rawPath: string, bodyText: string | null, prefixes: Iterable<string>, separators: Iterable<string>): Mutation | undefined {
+  const route = splitRoute(method, rawPath, prefixes);
+  const mutation = route && classifyMutation(method, route.segments, bodyText, separators);
+  return mutation && { ...mutation, prefix: route.prefix };
+}
+
 /**
  * The mutation a request performs, or undefined for reads (and for a staged create, which changes
  * nothing until its completing commit). `routePath` is the raw path after `/v1/` and the prefix.
  */
-export function classifyMutation(method: string, routeSegments: string[], bodyText: string | null, separators: Iterable<string>): Mutation | undefined {
-  const template = TEMPLATES.find((t) => t.method === method && t.segments.length === routeSegments.length &&
-    t.segments.every((s, i) => s.startsWith('{') || s === routeSegments[i]));
+export function classifyMutation(method: string, routeSegments: string[], bodyText: string | null, separators: Iterable<string>): Omit<Mutation, 'prefix'> | undefined {
+  const template = templateOf(method, routeSegments);
   if (!template) return undefined;
   let body: JsonObject | undefined;
   if (bodyText) {

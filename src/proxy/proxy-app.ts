@@ -14,7 +14,7 @@ import type { NewIntent, Outcome } from '../outbox/outbox.ts';
 import { isJsonObject, parseJson, toJson, type JsonObject } from '../util/json.ts';
 import type { Logger } from '../util/logger.ts';
 import { loadResultNeedsRewrite, mayNeedRewrite, rewriteCatalogConfig, rewriteLoadResult, type RewriteContext } from './config-rewrite.ts';
-import { addedSnapshotIds, classifyMutation, updatesPerEntity, type Mutation } from './mutation-routes.ts';
+import { addedSnapshotIds, classifyRequest, updatesPerEntity, type Mutation } from './mutation-routes.ts';
 import { readAll, UpstreamClient, UpstreamNoAnswerError, UpstreamUnreachableError, type UpstreamResponse } from './upstream-client.ts';
 
 /** What the proxy needs of the outbox. */
@@ -87,25 +87,13 @@ async function readRequestBody(incoming: IncomingMessage, limit: number): Promis
   return Buffer.concat(chunks);
 }
 
-/** The raw path of a request target, split after `/v1/` and after the catalog prefix, if any. */
-export function routeSegments(rawPath: string, prefixes: Iterable<string>): string[] | undefined {
-  if (!rawPath.startsWith('/v1/')) return undefined;
-  const rest = rawPath.slice(4);
-  const candidates = [...prefixes].filter((p) => p !== '').sort((a, b) => b.length - a.length);
-  for (const prefix of candidates) {
-    for (const spelling of [prefix, encodeURIComponent(prefix)]) {
-      if (rest.startsWith(`${spelling}/`)) return rest.slice(spelling.length + 1).split('/');
-    }
-  }
-  return rest.split('/');
-}
-
 export function createProxyApp(options: ProxyOptions): Hono {
   const { upstream, outbox, logger } = options;
   const shape = options.shape ?? { prefixes: new Set<string>(), separators: new Set<string>() };
   const { prefixes, separators } = shape;
   const rewrite: RewriteContext = {
     upstreamUrl: upstream.options.url,
+    terminatesAuth: upstream.options.auth?.terminatesClientAuth ?? false,
     // Read late: a server on port 0 learns its URL only once it listens.
     get proxyUrl() {
       return options.publicUrl;
@@ -124,8 +112,7 @@ export function createProxyApp(options: ProxyOptions): Hono {
       return icebergError(413, 'RequestEntityTooLargeException', `Request body is larger than the limit of ${options.maxBodyBytes} bytes`);
     }
     const headers = forwardableHeaders(incoming);
-    const segments = routeSegments(rawPath, prefixes);
-    const mutation = segments ? classifyMutation(method, segments, body.length ? body.toString('utf8') : null, separators) : undefined;
+    const mutation = classifyRequest(method, rawPath, body.length ? body.toString('utf8') : null, prefixes, separators);
 
     if (!mutation) return forwardRead(method, target, rawPath, headers, body);
     return forwardMutation(method, target, headers, body, mutation);
@@ -157,7 +144,7 @@ export function createProxyApp(options: ProxyOptions): Hono {
   async function inspectJson(response: UpstreamResponse, isConfig: boolean): Promise<Response> {
     const bytes = await readAll(response.body);
     // Most load results carry no callback URL at all: pass them on without parsing.
-    if (!isConfig && !mayNeedRewrite(bytes)) return new Response(bytes, { status: response.status, headers: responseHeaders(response, true) });
+    if (!isConfig && !mayNeedRewrite(bytes, rewrite)) return new Response(bytes, { status: response.status, headers: responseHeaders(response, true) });
     let parsed: unknown;
     try {
       parsed = parseJson(bytes.toString('utf8'));

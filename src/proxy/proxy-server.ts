@@ -37,9 +37,9 @@ export interface RunningProxy {
 export async function startProxyServer(options: ProxyServerOptions): Promise<RunningProxy> {
   const upstream = new UpstreamClient({ url: options.upstreamUrl, timeoutMs: options.upstreamTimeoutMs, maxSockets: 128, auth: options.upstreamAuth });
   let publicUrl = options.publicUrl ?? '';
-  // The prefix clients were told to use; settlement builds its reads with it.
+  // The prefixes and separators clients were told to use, learned as /v1/config answers pass.
   const shape: CatalogShape = { prefixes: new Set(), separators: new Set() };
-  const settle = createSettler({ upstream, outbox: options.outbox, prefix: () => [...shape.prefixes][0] ?? '' });
+  const settle = createSettler({ upstream, outbox: options.outbox });
   const app = createProxyApp({
     shape,
     upstream,
@@ -66,7 +66,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   publicUrl ||= url;
   return {
     url,
-    settleUnsettled: () => settleUnsettled(options.outbox, settle, options.logger, [...shape.prefixes]),
+    settleUnsettled: () => settleUnsettled(options.outbox, settle, options.logger, [...shape.prefixes], [...shape.separators]),
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       upstream.close();

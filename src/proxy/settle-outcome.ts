@@ -24,8 +24,6 @@ type Verdict = { landed: true; metadataLocation: string | null } | { landed: fal
 export interface SettleOptions {
   upstream: UpstreamClient;
   outbox: OutboxWriter;
-  /** The catalog prefix clients use (from the upstream's /v1/config), or '' for none. */
-  prefix: () => string;
 }
 
 function entityPath(prefix: string, e: EntityRef, kind: 'tables' | 'views'): string {
@@ -50,8 +48,8 @@ export function createSettler(options: SettleOptions) {
     return isJsonObject(parsed) ? parsed : undefined;
   }
 
-  async function tableCommitVerdict(entity: EntityRef, updates: unknown, headers: OutgoingHttpHeaders): Promise<Verdict> {
-    const loaded = await load(entityPath(options.prefix(), entity, 'tables'), headers);
+  async function tableCommitVerdict(prefix: string, entity: EntityRef, updates: unknown, headers: OutgoingHttpHeaders): Promise<Verdict> {
+    const loaded = await load(entityPath(prefix, entity, 'tables'), headers);
     if (loaded === undefined) return undefined;
     if (loaded === 'missing') return { landed: false };
     const metadata = normalizeTableMetadata(loaded.metadata as Record<string, unknown>);
@@ -74,8 +72,8 @@ export function createSettler(options: SettleOptions) {
     }
   }
 
-  async function existenceVerdict(entity: EntityRef, kind: 'tables' | 'views', shouldExist: boolean, headers: OutgoingHttpHeaders): Promise<Verdict> {
-    const loaded = await load(entityPath(options.prefix(), entity, kind), headers);
+  async function existenceVerdict(prefix: string, entity: EntityRef, kind: 'tables' | 'views', shouldExist: boolean, headers: OutgoingHttpHeaders): Promise<Verdict> {
+    const loaded = await load(entityPath(prefix, entity, kind), headers);
     if (loaded === undefined) return undefined;
     const exists = loaded !== 'missing';
     if (exists !== shouldExist) return { landed: false };
@@ -84,35 +82,36 @@ export function createSettler(options: SettleOptions) {
 
   async function verdicts(mutation: Mutation, headers: OutgoingHttpHeaders): Promise<Verdict[]> {
     const [first, second] = mutation.entities;
+    const exists = (entity: EntityRef, kind: 'tables' | 'views', shouldExist: boolean) => existenceVerdict(mutation.prefix, entity, kind, shouldExist, headers);
     switch (mutation.kind) {
       case 'commit-table':
       case 'commit-transaction': {
         const updates = updatesPerEntity(mutation);
-        return Promise.all(mutation.entities.map((e, i) => tableCommitVerdict(e, updates[i], headers)));
+        return Promise.all(mutation.entities.map((e, i) => tableCommitVerdict(mutation.prefix, e, updates[i], headers)));
       }
       case 'create-table':
       case 'register-table':
-        return first ? [await existenceVerdict(first, 'tables', true, headers)] : [undefined];
+        return first ? [await exists(first, 'tables', true)] : [undefined];
       case 'create-view':
       case 'register-view':
-        return first ? [await existenceVerdict(first, 'views', true, headers)] : [undefined];
+        return first ? [await exists(first, 'views', true)] : [undefined];
       case 'drop-table':
       case 'unregister-table':
-        return first ? [await existenceVerdict(first, 'tables', false, headers)] : [undefined];
+        return first ? [await exists(first, 'tables', false)] : [undefined];
       case 'drop-view':
-        return first ? [await existenceVerdict(first, 'views', false, headers)] : [undefined];
+        return first ? [await exists(first, 'views', false)] : [undefined];
       case 'rename-table':
       case 'rename-view': {
         const kind = mutation.kind === 'rename-table' ? 'tables' : 'views';
         if (!first || !second) return [undefined];
-        const source = await existenceVerdict(first, kind, false, headers);
-        const target = await existenceVerdict(second, kind, true, headers);
+        const source = await exists(first, kind, false);
+        const target = await exists(second, kind, true);
         return [source, target];
       }
       case 'create-namespace':
-        return first ? [await existenceVerdict(first, 'tables', true, headers)] : [undefined];
+        return first ? [await exists(first, 'tables', true)] : [undefined];
       case 'drop-namespace':
-        return first ? [await existenceVerdict(first, 'tables', false, headers)] : [undefined];
+        return first ? [await exists(first, 'tables', false)] : [undefined];
       default:
         return [undefined]; // namespace properties, view replacement: left to reconciliation
     }

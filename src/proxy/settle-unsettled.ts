@@ -4,8 +4,7 @@
  */
 import type { OutboxEntry, Outcome } from '../outbox/outbox.ts';
 import type { Logger } from '../util/logger.ts';
-import { classifyMutation, type Mutation } from './mutation-routes.ts';
-import { routeSegments } from './proxy-app.ts';
+import { classifyRequest, type Mutation } from './mutation-routes.ts';
 
 export interface UnsettledSource {
   unsettled(): Promise<OutboxEntry[]>;
@@ -14,13 +13,14 @@ export interface UnsettledSource {
 export type Settle = (entryId: number, mutation: Mutation, headers: Record<string, string>) => Promise<Outcome | undefined>;
 
 /** Returns how many entries were settled and how many are still undecided. */
-export async function settleUnsettled(outbox: UnsettledSource, settle: Settle, logger: Logger, prefixes: string[] = []): Promise<{ settled: number; open: number }> {
+export async function settleUnsettled(
+  outbox: UnsettledSource, settle: Settle, logger: Logger, prefixes: string[] = [], separators: string[] = [],
+): Promise<{ settled: number; open: number }> {
   let settled = 0;
   let open = 0;
   for (const entry of await outbox.unsettled()) {
     const path = entry.request.path.split('?')[0]!;
-    const segments = routeSegments(path, prefixes);
-    const mutation = segments && classifyMutation(entry.request.method, segments, entry.request.body, []);
+    const mutation = classifyRequest(entry.request.method, path, entry.request.body, prefixes, separators);
     try {
       const outcome = mutation ? await settle(entry.id, mutation, {}) : undefined;
       if (outcome) settled++;

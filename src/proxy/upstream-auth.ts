@@ -23,6 +23,8 @@ export interface OutgoingRequest {
 export interface UpstreamAuth {
   /** What the logs may say about this mode (never a secret). */
   readonly description: string;
+  /** True when the proxy authenticates itself instead of passing the client's credentials on. */
+  readonly terminatesClientAuth: boolean;
   /** The headers to send: the client's, with the proxy's own authentication in place of theirs. */
   headersFor(request: OutgoingRequest): Promise<OutgoingHttpHeaders>;
   /**
@@ -47,6 +49,7 @@ function withoutClientAuth(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
 
 const passthrough: UpstreamAuth = {
   description: 'passthrough',
+  terminatesClientAuth: false,
   headersFor: async (request) => request.headers,
   rejected: () => false,
 };
@@ -54,6 +57,7 @@ const passthrough: UpstreamAuth = {
 function bearer(token: string): UpstreamAuth {
   return {
     description: 'bearer',
+    terminatesClientAuth: true,
     headersFor: async (request) => ({ ...withoutClientAuth(request.headers), authorization: `Bearer ${token}` }),
     rejected: () => false,
   };
@@ -119,6 +123,7 @@ export function oauth2ClientCredentials(config: OAuth2Config, upstreamUrl: strin
   }
 
   return {
+    terminatesClientAuth: true,
     description: `oauth2 client credentials (client ${config.clientId}, token endpoint ${tokenUrl})`,
     headersFor: async (request) => ({ ...withoutClientAuth(request.headers), authorization: `Bearer ${await token()}` }),
     rejected: () => {
@@ -163,6 +168,7 @@ export function sigv4(config: SigV4Config): UpstreamAuth {
   // every service but S3.
   const signer = new SignatureV4({ service: config.service, region: config.region, credentials, sha256: Hash.bind(null, 'sha256') });
   return {
+    terminatesClientAuth: true,
     description: `sigv4 (service ${config.service}, region ${config.region})`,
     headersFor: async (request) => {
       const headers: Record<string, string> = {};

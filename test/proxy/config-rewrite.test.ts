@@ -36,6 +36,33 @@ describe('catalog config', () => {
   });
 });
 
+describe('auth the proxy terminates', () => {
+  const terminating = { ...ctx, terminatesAuth: true };
+
+  it('removes signing and token settings meant for the upstream from the config', () => {
+    const config: JsonObject = {
+      defaults: { 'rest.sigv4-enabled': 'true', 'rest.signing-name': 's3tables', 'rest.signing-region': 'us-east-1', 'io-impl': 'x' },
+      overrides: { 'rest.auth.type': 'sigv4', token: 'upstream-token', prefix: 'p' },
+    };
+    expect(rewriteCatalogConfig(structuredClone(config), terminating)).toEqual({ defaults: { 'io-impl': 'x' }, overrides: { prefix: 'p' } });
+    // Passing client credentials through: the client needs them all.
+    expect(rewriteCatalogConfig(structuredClone(config), ctx)).toEqual(config);
+  });
+
+  it('removes table-scoped tokens from load results', () => {
+    const result: JsonObject = {
+      'metadata-location': 'x', metadata: {},
+      config: { token: 't', 'urn:ietf:params:oauth:token-type:id_token': 'i', 's3.endpoint': 'http://s3' },
+    };
+    const body = Buffer.from(JSON.stringify(result));
+    expect(mayNeedRewrite(body)).toBe(false);
+    expect(mayNeedRewrite(body, terminating)).toBe(true);
+    expect(loadResultNeedsRewrite(result, ctx)).toBe(false);
+    expect(loadResultNeedsRewrite(result, terminating)).toBe(true);
+    expect(rewriteLoadResult(result, terminating).config).toEqual({ 's3.endpoint': 'http://s3' });
+  });
+});
+
 describe('load results', () => {
   it('rewrites only callback URLs under the upstream', () => {
     const result: JsonObject = {
