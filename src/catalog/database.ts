@@ -3,7 +3,7 @@
  * Postgres (several instances). Dialect differences live in dialect-adapter.ts, not in queries.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pg from 'pg';
@@ -70,7 +70,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<StateDatabas
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     adapter = sqliteAdapter;
   } else {
     // int8 columns hold millisecond times, which fit a double exactly.
@@ -81,6 +81,28 @@ export async function openDatabase(config: DatabaseConfig): Promise<StateDatabas
   }
   await migrate(db);
   return { db, adapter, close: () => db.destroy() };
+}
+
+/**
+ * Kysely prepares every query anew; preparing costs about as much as running a small write. The
+ * same SQL text gets the same prepared statement back (queries run one at a time on the single
+ * connection, so a statement is never in use twice at once).
+ */
+function withStatementCache(sqlite: BetterSqlite3.Database, capacity = 1000): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare: (text: string) => {
+      let statement = cache.get(text);
+      if (statement === undefined) {
+        statement = sqlite.prepare(text);
+        // SQL texts vary with the number of values in a list; keep the cache bounded.
+        if (cache.size >= capacity) cache.delete(cache.keys().next().value!);
+        cache.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 async function migrate(db: Kysely<Database>): Promise<void> {

@@ -2,10 +2,11 @@
  * Serves the proxy on a port: the upstream client, the commit interceptor and the settlement of
  * unknown outcomes, wired together. Used by main.ts and by tests that need a real proxy.
  */
-import { serve, type ServerType } from '@hono/node-server';
-import { Hono } from 'hono';
+import http from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import type { Hono } from 'hono';
 import type { Logger } from '../util/logger.ts';
-import { createProxyApp, type CatalogShape, type OutboxWriter } from './proxy-app.ts';
+import { createProxyHandler, type CatalogShape, type OutboxWriter } from './proxy-handler.ts';
 import { createSettler } from './settle-outcome.ts';
 import { settleUnsettled, type UnsettledSource } from './settle-unsettled.ts';
 import type { UpstreamAuth } from './upstream-auth.ts';
@@ -21,7 +22,7 @@ export interface ProxyServerOptions {
   maxBodyBytes: number;
   outbox: OutboxWriter & UnsettledSource;
   logger: Logger;
-  /** Routes served by the proxy itself (the admin API), matched before forwarding. */
+  /** The proxy's own API, served for every path under `/admin/` instead of forwarding. */
   admin?: Hono;
   /** The URL clients use; defaults to http://host:port. */
   publicUrl?: string;
@@ -40,7 +41,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   // The prefixes and separators clients were told to use, learned as /v1/config answers pass.
   const shape: CatalogShape = { prefixes: new Set(), separators: new Set() };
   const settle = createSettler({ upstream, outbox: options.outbox });
-  const app = createProxyApp({
+  const forward = createProxyHandler({
     shape,
     upstream,
     outbox: options.outbox,
@@ -53,12 +54,14 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
       await settle(id, mutation, headers);
     },
   });
-  const root = new Hono();
-  if (options.admin) root.route('/', options.admin);
-  root.route('/', app);
-  const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: root.fetch, hostname: options.host, port: options.port }, () => resolve(s));
-    s.once('error', reject);
+  const admin = options.admin ? getRequestListener(options.admin.fetch) : undefined;
+  const server = http.createServer((request, response) => {
+    if (admin && request.url?.startsWith('/admin/')) void admin(request, response);
+    else forward(request, response);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
@@ -68,6 +71,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
     url,
     settleUnsettled: () => settleUnsettled(options.outbox, settle, options.logger, [...shape.prefixes], [...shape.separators]),
     close: async () => {
+      server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       upstream.close();
     },

@@ -16,7 +16,7 @@ import type { TableMetadata } from '../iceberg/types.ts';
 import type { EntityRef, Outcome } from '../outbox/outbox.ts';
 import { isJsonObject, parseJson } from '../util/json.ts';
 import { addedSnapshotIds, updatesPerEntity, type Mutation } from './mutation-routes.ts';
-import type { OutboxWriter } from './proxy-app.ts';
+import type { OutboxWriter } from './proxy-handler.ts';
 import { readAll, type UpstreamClient } from './upstream-client.ts';
 
 type Verdict = { landed: true; metadataLocation: string | null } | { landed: false } | undefined;

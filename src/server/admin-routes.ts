@@ -2,7 +2,7 @@
  * The admin API: `/admin/v1/...`. For now, the outbox: `GET /admin/v1/outbox?table=ns.t&limit=N`.
  */
 import { Hono } from 'hono';
-import { badRequest } from '../errors/iceberg-error.ts';
+import { badRequest, IcebergError } from '../errors/iceberg-error.ts';
 import { toEventPayload } from '../outbox/event-payload.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
 import { toJson } from '../util/json.ts';
@@ -17,6 +17,7 @@ function parseTableParam(value: string): { namespace: string[]; name: string } |
 
 export function createAdminApp(outbox: OutboxStore): Hono {
   const app = new Hono();
+  app.notFound((c) => new IcebergError(404, 'NoSuchResourceException', `No admin route for ${c.req.method} ${c.req.path}`).toResponse());
   app.get('/admin/v1/outbox', async (c) => {
     const limitText = c.req.query('limit') ?? '100';
     const limit = Number(limitText);

@@ -5,9 +5,7 @@
  * it is forwarded, and its outcome after: committed, rejected, or unknown (settled by reading the
  * upstream, never guessed). The proxy never retries a mutation itself.
  */
-import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import { Readable } from 'node:stream';
-import { Hono } from 'hono';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { IcebergError } from '../errors/iceberg-error.ts';
 import { InvalidEntityError } from '../outbox/entity-key.ts';
 import type { NewIntent, Outcome } from '../outbox/outbox.ts';
@@ -43,29 +41,29 @@ export interface CatalogShape {
   separators: Set<string>;
 }
 
+/** A Node.js request listener: the proxy works on raw requests, so bytes pass without re-encoding. */
+export type ProxyHandler = (request: IncomingMessage, response: ServerResponse) => void;
+
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'trailers',
-  'transfer-encoding', 'upgrade', 'host', 'content-length',
+  'transfer-encoding', 'upgrade', 'host',
 ]);
-
-function icebergError(status: number, type: string, message: string, headers: Record<string, string> = {}): Response {
-  return new IcebergError(status, type, message, { headers }).toResponse();
-}
 
 function forwardableHeaders(incoming: IncomingMessage): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(incoming.headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+    if (value !== undefined && !HOP_BY_HOP.has(name) && name !== 'content-length') out[name] = value;
   }
   return out;
 }
 
-function responseHeaders(upstream: UpstreamResponse, keepLength: boolean): Headers {
-  const headers = new Headers();
+/** The upstream's response headers for the client; `content-length` is kept unless the body changes. */
+function responseHeaders(upstream: UpstreamResponse, bodyLength?: number): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(upstream.headers)) {
-    if (value === undefined || (HOP_BY_HOP.has(name) && !(keepLength && name === 'content-length'))) continue;
-    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+    if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
   }
+  if (bodyLength !== undefined) headers['content-length'] = bodyLength;
   return headers;
 }
 
@@ -87,7 +85,22 @@ async function readRequestBody(incoming: IncomingMessage, limit: number): Promis
   return Buffer.concat(chunks);
 }
 
-export function createProxyApp(options: ProxyOptions): Hono {
+function sendError(response: ServerResponse, error: IcebergError, extraHeaders: OutgoingHttpHeaders = {}): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  const body = JSON.stringify(error.toResponseBody());
+  response.writeHead(error.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...error.headers, ...extraHeaders });
+  response.end(body);
+}
+
+function sendBytes(response: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: Buffer | null): void {
+  response.writeHead(status, headers);
+  response.end(body ?? undefined);
+}
+
+export function createProxyHandler(options: ProxyOptions): ProxyHandler {
   const { upstream, outbox, logger } = options;
   const shape = options.shape ?? { prefixes: new Set<string>(), separators: new Set<string>() };
   const { prefixes, separators } = shape;
@@ -99,66 +112,84 @@ export function createProxyApp(options: ProxyOptions): Hono {
       return options.publicUrl;
     },
   };
-  const app = new Hono();
 
-  app.all('*', async (c) => {
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-    if (!incoming) return icebergError(500, 'InternalServerError', 'the proxy must run on the Node.js server adapter');
+  return (request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      logger.error({ err: error, method: request.method, path: request.url?.split('?')[0] }, 'proxy failed to handle a request');
+      sendError(response, new IcebergError(500, 'InternalServerError', `Icerelay could not handle the request: ${(error as Error).message}`));
+    });
+  };
+
+  async function handle(incoming: IncomingMessage, response: ServerResponse): Promise<void> {
     const method = incoming.method ?? 'GET';
     const target = incoming.url ?? '/';
     const rawPath = target.split('?')[0]!;
     const body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readRequestBody(incoming, options.maxBodyBytes);
     if (body === 'too-large') {
-      return icebergError(413, 'RequestEntityTooLargeException', `Request body is larger than the limit of ${options.maxBodyBytes} bytes`);
+      // The rest of the body is not read: the connection cannot carry another request.
+      sendError(response, new IcebergError(413, 'RequestEntityTooLargeException', `Request body is larger than the limit of ${options.maxBodyBytes} bytes`), { connection: 'close' });
+      return;
     }
     const headers = forwardableHeaders(incoming);
-    const mutation = classifyRequest(method, rawPath, body.length ? body.toString('utf8') : null, prefixes, separators);
-
-    if (!mutation) return forwardRead(method, target, rawPath, headers, body);
-    return forwardMutation(method, target, headers, body, mutation);
-  });
-
-  async function forwardRead(method: string, target: string, rawPath: string, headers: OutgoingHttpHeaders, body: Buffer): Promise<Response> {
-    let response: UpstreamResponse;
-    try {
-      response = await upstream.send(method, target, headers, body.length ? body : null);
-    } catch (error) {
-      logger.warn({ err: error, method, path: rawPath }, 'upstream catalog did not answer a read');
-      return icebergError(503, 'ServiceUnavailableException', `The upstream catalog did not answer: ${(error as Error).message}`, { 'retry-after': '1' });
-    }
-    const isConfig = method === 'GET' && rawPath === '/v1/config';
-    const isLoadTable = method === 'GET' && /\/namespaces\/[^/]+\/(tables|views)\/[^/]+$/.test(rawPath);
-    if ((isConfig || isLoadTable) && response.status === 200) return inspectJson(response, isConfig);
-    return passThrough(method, response);
+    const mutation = method === 'POST' || method === 'DELETE'
+      ? classifyRequest(method, rawPath, body.length ? body.toString('utf8') : null, prefixes, separators)
+      : undefined;
+    if (!mutation) await forwardRead(response, method, target, rawPath, headers, body);
+    else await forwardMutation(response, method, target, headers, body, mutation);
   }
 
-  function passThrough(method: string, response: UpstreamResponse): Response {
-    if (hasNoBody(method, response.status)) {
-      response.body.resume();
-      return new Response(null, { status: response.status, headers: responseHeaders(response, false) });
+  async function forwardRead(response: ServerResponse, method: string, target: string, rawPath: string, headers: OutgoingHttpHeaders, body: Buffer): Promise<void> {
+    let answer: UpstreamResponse;
+    try {
+      answer = await upstream.send(method, target, headers, body.length ? body : null);
+    } catch (error) {
+      logger.warn({ err: error, method, path: rawPath }, 'upstream catalog did not answer a read');
+      sendError(response, new IcebergError(503, 'ServiceUnavailableException', `The upstream catalog did not answer: ${(error as Error).message}`, { headers: { 'retry-after': '1' } }));
+      return;
     }
-    return new Response(Readable.toWeb(response.body) as ReadableStream, { status: response.status, headers: responseHeaders(response, true) });
+    const isConfig = method === 'GET' && rawPath === '/v1/config';
+    const isLoad = method === 'GET' && /\/namespaces\/[^/]+\/(tables|views)\/[^/]+$/.test(rawPath);
+    if ((isConfig || isLoad) && answer.status === 200) await inspectJson(response, answer, isConfig);
+    else passThrough(response, method, answer);
+  }
+
+  /** Streams the upstream's answer to the client as it comes. */
+  function passThrough(response: ServerResponse, method: string, answer: UpstreamResponse): void {
+    response.writeHead(answer.status, responseHeaders(answer));
+    if (hasNoBody(method, answer.status)) {
+      answer.body.resume();
+      response.end();
+      return;
+    }
+    answer.body.on('error', () => response.destroy());
+    // A client that goes away stops the transfer from the upstream too.
+    response.on('close', () => {
+      if (!response.writableFinished) answer.body.destroy();
+    });
+    answer.body.pipe(response);
   }
 
   /** Config and load results are read whole: the only bodies the proxy may change. */
-  async function inspectJson(response: UpstreamResponse, isConfig: boolean): Promise<Response> {
-    const bytes = await readAll(response.body);
+  async function inspectJson(response: ServerResponse, answer: UpstreamResponse, isConfig: boolean): Promise<void> {
+    const bytes = await readAll(answer.body);
+    const unchanged = () => sendBytes(response, answer.status, responseHeaders(answer, bytes.length), bytes);
     // Most load results carry no callback URL at all: pass them on without parsing.
-    if (!isConfig && !mayNeedRewrite(bytes, rewrite)) return new Response(bytes, { status: response.status, headers: responseHeaders(response, true) });
+    if (!isConfig && !mayNeedRewrite(bytes, rewrite)) return unchanged();
     let parsed: unknown;
     try {
       parsed = parseJson(bytes.toString('utf8'));
     } catch {
-      return new Response(bytes, { status: response.status, headers: responseHeaders(response, true) });
+      return unchanged();
     }
-    if (!isJsonObject(parsed)) return new Response(bytes, { status: response.status, headers: responseHeaders(response, true) });
+    if (!isJsonObject(parsed)) return unchanged();
     if (isConfig) {
       learnCatalogShape(parsed);
-      const headers = responseHeaders(response, false);
-      return new Response(toJson(rewriteCatalogConfig(parsed, rewrite)), { status: 200, headers });
+      const rewritten = Buffer.from(toJson(rewriteCatalogConfig(parsed, rewrite)));
+      return sendBytes(response, 200, responseHeaders(answer, rewritten.length), rewritten);
     }
-    if (!loadResultNeedsRewrite(parsed, rewrite)) return new Response(bytes, { status: response.status, headers: responseHeaders(response, true) });
-    return new Response(toJson(rewriteLoadResult(parsed, rewrite)), { status: response.status, headers: responseHeaders(response, false) });
+    if (!loadResultNeedsRewrite(parsed, rewrite)) return unchanged();
+    const rewritten = Buffer.from(toJson(rewriteLoadResult(parsed, rewrite)));
+    sendBytes(response, answer.status, responseHeaders(answer, rewritten.length), rewritten);
   }
 
   /** Remembers the prefix and namespace separator the upstream told clients to use. */
@@ -170,21 +201,21 @@ export function createProxyApp(options: ProxyOptions): Hono {
     }
   }
 
-  async function forwardMutation(method: string, target: string, headers: OutgoingHttpHeaders, body: Buffer, mutation: Mutation): Promise<Response> {
+  async function forwardMutation(response: ServerResponse, method: string, target: string, headers: OutgoingHttpHeaders, body: Buffer, mutation: Mutation): Promise<void> {
     // Durable before the request leaves: a crash from here on leaves an intent to settle.
     const request = { method, path: target, body: body.length ? body.toString('utf8') : null };
     let entryId: number;
     try {
-      entryId = await outbox.recordIntent({ kind: mutation.kind, entities: mutation.entities, request });
+      entryId = await recordIntent(mutation, request);
     } catch (error) {
-      if (!(error instanceof InvalidEntityError)) throw error;
-      // A name the outbox cannot key (control characters): the upstream will judge it; the
-      // intent is still recorded, without entities.
-      entryId = await outbox.recordIntent({ kind: mutation.kind, entities: [], request });
+      // Nothing was forwarded: the client may safely try again.
+      logger.error({ err: error, kind: mutation.kind }, 'could not record a mutation in the outbox; not forwarded');
+      sendError(response, new IcebergError(503, 'ServiceUnavailableException', 'Icerelay could not record the commit in its outbox; nothing was sent to the catalog. Try again.', { headers: { 'retry-after': '1' } }));
+      return;
     }
-    let response: UpstreamResponse;
+    let answer: UpstreamResponse;
     try {
-      response = await upstream.send(method, target, headers, body.length ? body : null);
+      answer = await upstream.send(method, target, headers, body.length ? body : null);
     } catch (error) {
       const neverSent = error instanceof UpstreamUnreachableError;
       const outcome: Outcome = neverSent
@@ -195,26 +226,55 @@ export function createProxyApp(options: ProxyOptions): Hono {
       logger.warn({ err: error, entryId, kind: mutation.kind }, 'mutation outcome unknown: upstream did not answer');
       // 500 with CommitStateUnknownException: clients keep their files and do not resend on their own.
       const reason = error instanceof UpstreamNoAnswerError || neverSent ? (error as Error).message : 'connection lost';
-      return icebergError(500, 'CommitStateUnknownException', `The upstream catalog did not answer; the commit state is unknown: ${reason}`);
+      sendError(response, new IcebergError(500, 'CommitStateUnknownException', `The upstream catalog did not answer; the commit state is unknown: ${reason}`));
+      return;
     }
-    if (response.status >= 500) {
+    if (answer.status >= 500) {
       // Pass the upstream's own answer through; its outcome is settled by reading the upstream.
-      await record(entryId, { status: 'unknown', reason: `upstream answered ${response.status}` });
+      await record(entryId, { status: 'unknown', reason: `upstream answered ${answer.status}` });
       if (options.settle) void settleLater(entryId, mutation, headers);
-      return passThrough(method, response);
+      passThrough(response, method, answer);
+      return;
     }
-    if (response.status >= 400) {
-      const bytes = await readAll(response.body);
-      await record(entryId, { status: 'rejected', httpStatus: response.status, error: errorMessageOf(bytes) });
-      return new Response(bytes, { status: response.status, headers: responseHeaders(response, true) });
+    let bytes: Buffer | null = null;
+    if (hasNoBody(method, answer.status)) answer.body.resume();
+    else {
+      try {
+        bytes = await readAll(answer.body);
+      } catch (error) {
+        // The answer broke off: whether the mutation applied is unknown.
+        await record(entryId, { status: 'unknown', reason: `the upstream's answer broke off: ${(error as Error).message}` });
+        if (options.settle) void settleLater(entryId, mutation, headers);
+        sendError(response, new IcebergError(500, 'CommitStateUnknownException', 'The upstream catalog\'s answer broke off; the commit state is unknown'));
+        return;
+      }
     }
-    const bytes = hasNoBody(method, response.status) ? Buffer.alloc(0) : await readAll(response.body);
-    await record(entryId, committedOutcome(mutation, response.status, bytes));
-    return new Response(hasNoBody(method, response.status) ? null : bytes, { status: response.status, headers: responseHeaders(response, !hasNoBody(method, response.status)) });
+    const outcome: Outcome = answer.status >= 400
+      ? { status: 'rejected', httpStatus: answer.status, error: errorMessageOf(bytes ?? Buffer.alloc(0)) }
+      : committedOutcome(mutation, answer.status, bytes ?? Buffer.alloc(0));
+    await record(entryId, outcome);
+    sendBytes(response, answer.status, responseHeaders(answer, bytes?.length), bytes);
   }
 
+  async function recordIntent(mutation: Mutation, request: NewIntent['request']): Promise<number> {
+    try {
+      return await outbox.recordIntent({ kind: mutation.kind, entities: mutation.entities, request });
+    } catch (error) {
+      if (!(error instanceof InvalidEntityError)) throw error;
+      // A name the outbox cannot key (control characters): the upstream will judge it; the
+      // intent is still recorded, without entities.
+      return outbox.recordIntent({ kind: mutation.kind, entities: [], request });
+    }
+  }
+
+  /** Records an outcome; if the outbox fails now, the entry stays open and is settled later. */
   async function record(entryId: number, outcome: Outcome): Promise<void> {
-    await outbox.recordOutcome(entryId, outcome);
+    try {
+      await outbox.recordOutcome(entryId, outcome);
+    } catch (error) {
+      logger.error({ err: error, entryId, outcome: outcome.status }, 'could not record a mutation outcome; it will be settled from the upstream state');
+      return;
+    }
     options.onOutcome?.(entryId, outcome);
   }
 
@@ -225,8 +285,6 @@ export function createProxyApp(options: ProxyOptions): Hono {
       logger.warn({ err: error, entryId }, 'could not settle an unknown outcome yet; reconciliation will retry');
     }
   }
-
-  return app;
 }
 
 function errorMessageOf(bytes: Buffer): string {
