@@ -167,13 +167,7 @@ export class OutboxStore {
     }
     return this.dialect.writeTransaction(this.db, async (trx) => {
       if (!(await this.settleEntry(trx, id, outcome, nowMs))) return false;
-      await this.setEventStatus(trx, id, outcome.status);
-      if (outcome.status === 'committed') {
-        const count = Math.max(outcome.metadataLocations?.length ?? 0, outcome.addedSnapshotIds?.length ?? 0);
-        for (let ordinal = 0; ordinal < count; ordinal++) {
-          await this.setEventResult(trx, id, ordinal, outcome.metadataLocations?.[ordinal] ?? null, outcome.addedSnapshotIds?.[ordinal] ?? []);
-        }
-      }
+      await this.settleEvents(trx, id, outcome);
       return true;
     });
   }
@@ -352,50 +346,57 @@ export class OutboxStore {
 
   // --- statements ----------------------------------------------------------------------------
 
+  // The proxy's statements (intent, outcome) run on every commit: plain SQL, the fewest
+  // statements per transaction, no query building.
+
   private async insertEntry(db: Db, intent: NewIntent, nowMs: number): Promise<number> {
-    const row = await db.insertInto('outbox_entries').values({
-      kind: intent.kind,
-      status: 'intent',
-      request_method: intent.request.method,
-      request_path: intent.request.path,
-      request_body: intent.request.body,
-      principal: intent.principal ?? null,
-      created_at_ms: nowMs,
-    }).returning('id').executeTakeFirstOrThrow();
-    return Number(row.id);
+    const { rows } = await sql<{ id: number }>`insert into outbox_entries
+      (kind, status, request_method, request_path, request_body, principal, created_at_ms)
+      values (${intent.kind}, ${'intent'}, ${intent.request.method}, ${intent.request.path}, ${intent.request.body}, ${intent.principal ?? null}, ${nowMs})
+      returning id`.execute(db);
+    return Number(rows[0]!.id);
   }
 
   /** Takes the entity's next sequence; on Postgres this locks the counter row until commit. */
   private async nextSequence(db: Db, key: string): Promise<number> {
-    const row = await db.insertInto('outbox_entities').values({ entity_key: key, last_sequence: 1 })
-      .onConflict((oc) => oc.column('entity_key').doUpdateSet((eb) => ({ last_sequence: eb('outbox_entities.last_sequence', '+', 1) })))
-      .returning('last_sequence').executeTakeFirstOrThrow();
-    return Number(row.last_sequence);
+    const { rows } = await sql<{ last_sequence: number }>`insert into outbox_entities (entity_key, last_sequence) values (${key}, 1)
+      on conflict (entity_key) do update set last_sequence = outbox_entities.last_sequence + 1
+      returning last_sequence`.execute(db);
+    return Number(rows[0]!.last_sequence);
   }
 
   private async insertEvents(db: Db, rows: OutboxEventRow[]): Promise<void> {
-    await db.insertInto('outbox_events').values(rows).execute();
+    const values = rows.map((r) => sql`(${r.entry_id}, ${r.ordinal}, ${r.entity_key}, ${r.sequence}, ${r.kind}, ${r.status}, ${r.metadata_location}, ${r.added_snapshot_ids}, ${r.created_at_ms})`);
+    await sql`insert into outbox_events
+      (entry_id, ordinal, entity_key, sequence, kind, status, metadata_location, added_snapshot_ids, created_at_ms)
+      values ${sql.join(values)}`.execute(db);
   }
 
   private async settleEntry(db: Db, id: number, outcome: Outcome, nowMs: number): Promise<boolean> {
-    const values = outcome.status === 'committed'
-      ? { status: outcome.status, http_status: outcome.httpStatus, error: null, settled_at_ms: nowMs }
+    const [httpStatus, error, settledAtMs] = outcome.status === 'committed'
+      ? [outcome.httpStatus, null, nowMs]
       : outcome.status === 'rejected'
-        ? { status: outcome.status, http_status: outcome.httpStatus, error: outcome.error, settled_at_ms: nowMs }
-        : { status: outcome.status, http_status: null, error: outcome.reason, settled_at_ms: null };
-    const result = await db.updateTable('outbox_entries').set(values)
-      .where('id', '=', id).where('status', 'in', unsettledStatuses).executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+        ? [outcome.httpStatus, outcome.error, nowMs]
+        : [null, outcome.reason, null];
+    const result = await sql`update outbox_entries
+      set status = ${outcome.status}, http_status = ${httpStatus}, error = ${error}, settled_at_ms = ${settledAtMs}
+      where id = ${id} and status in (${sql.join(unsettledStatuses)})`.execute(db);
+    return Number(result.numAffectedRows ?? 0) === 1;
   }
 
-  private async setEventStatus(db: Db, entryId: number, status: OutcomeStatus): Promise<void> {
-    await db.updateTable('outbox_events').set({ status }).where('entry_id', '=', entryId).execute();
-  }
-
-  private async setEventResult(db: Db, entryId: number, ordinal: number, metadataLocation: string | null, addedSnapshotIds: string[]): Promise<void> {
-    await db.updateTable('outbox_events')
-      .set({ metadata_location: metadataLocation, added_snapshot_ids: JSON.stringify(addedSnapshotIds) })
-      .where('entry_id', '=', entryId).where('ordinal', '=', ordinal).execute();
+  /** Mirrors the outcome on the entry's events; a committed one also gets each entity's new state. */
+  private async settleEvents(db: Db, entryId: number, outcome: Outcome): Promise<void> {
+    if (outcome.status !== 'committed') {
+      await sql`update outbox_events set status = ${outcome.status} where entry_id = ${entryId}`.execute(db);
+      return;
+    }
+    const count = Math.max(outcome.metadataLocations?.length ?? 0, outcome.addedSnapshotIds?.length ?? 0);
+    const locations = Array.from({ length: count }, (_, ordinal) => sql`when ${sql.lit(ordinal)} then ${outcome.metadataLocations?.[ordinal] ?? null}`);
+    const ids = Array.from({ length: count }, (_, ordinal) => sql`when ${sql.lit(ordinal)} then ${JSON.stringify(outcome.addedSnapshotIds?.[ordinal] ?? [])}`);
+    await sql`update outbox_events set status = ${outcome.status},
+      metadata_location = ${count > 0 ? sql`case ordinal ${sql.join(locations, sql` `)} else null end` : sql`null`},
+      added_snapshot_ids = ${count > 0 ? sql`case ordinal ${sql.join(ids, sql` `)} else '[]' end` : sql`'[]'`}
+      where entry_id = ${entryId}`.execute(db);
   }
 
   private async selectUnsettledEntries(): Promise<EntryRow[]> {
