@@ -50,6 +50,8 @@ export interface ListEventsRequest {
   afterSequence?: number;
   /** Without `entity`: only events of entries after this id (the last one of the previous page). */
   afterEntryId?: number;
+  /** The newest `limit` events (still listed oldest first) instead of the oldest. */
+  newest?: boolean;
 }
 
 export interface ClaimRequest {
@@ -186,21 +188,22 @@ export class OutboxStore {
 
   /**
    * Table events, oldest first: by sequence for one entity (page with `afterSequence`), else by
-   * entry id and the entity's place in the entry (page with `afterEntryId`). For the newest N of
-   * an entity, start after `entitySequence(entity) - N`.
+   * entry id and the entity's place in the entry (page with `afterEntryId`); or the newest ones.
    */
   async listEvents(request: ListEventsRequest): Promise<TableEvent[]> {
-    const { entity, limit, afterSequence, afterEntryId } = request;
+    const { entity, limit, afterSequence, afterEntryId, newest = false } = request;
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`listEvents: limit must be an integer >= 1, got ${limit}`);
+    const direction = newest ? 'desc' : 'asc';
     let q = this.db.selectFrom('outbox_events').selectAll();
     if (entity) {
       if (afterEntryId !== undefined) throw new TypeError('listEvents: afterEntryId pages the all-entities listing; use afterSequence with an entity');
-      q = q.where('entity_key', '=', entityKey(entity)).where('sequence', '>', afterSequence ?? 0).orderBy('sequence');
+      q = q.where('entity_key', '=', entityKey(entity)).where('sequence', '>', afterSequence ?? 0).orderBy('sequence', direction);
     } else {
       if (afterSequence !== undefined) throw new TypeError('listEvents: sequences are per entity; afterSequence needs an entity');
-      q = q.where('entry_id', '>', afterEntryId ?? 0).orderBy('entry_id').orderBy('ordinal');
+      q = q.where('entry_id', '>', afterEntryId ?? 0).orderBy('entry_id', direction).orderBy('ordinal', direction);
     }
-    return (await q.limit(limit).execute()).map(toTableEvent);
+    const rows = (await q.limit(limit).execute()).map(toTableEvent);
+    return newest ? rows.reverse() : rows;
   }
 
   /** The sequence of an entity's newest event; 0 when it has none. */

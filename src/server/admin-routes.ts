@@ -26,9 +26,7 @@ export function createAdminApp(outbox: OutboxStore): Hono {
     const entity = table === undefined ? undefined : parseTableParam(table);
     if (table !== undefined && !entity) return badRequest(`table must be namespace.table, not '${table}'`).toResponse();
     // Newest `limit` events of the table (or of all tables), oldest first.
-    const events = entity
-      ? await outbox.listEvents({ entity, limit, afterSequence: Math.max(0, (await outbox.entitySequence(entity)) - limit) })
-      : await outbox.listEvents({ limit });
+    const events = await outbox.listEvents({ entity, limit, newest: true });
     return new Response(toJson({ events: events.map(toEventPayload) }), { headers: { 'content-type': 'application/json' } });
   });
   return app;
