@@ -38,7 +38,7 @@ export async function buildCatalog(config: ServerConfig, logger: Logger, shared?
     stores.destroy();
     if (!shared) await database.close();
   };
-  return { app, catalog, close };
+  return { app, catalog, database, close };
 }
 
 export async function startCatalogServer(config: ServerConfig, logger: Logger, shared?: StateDatabase): Promise<RunningServer> {

@@ -43,7 +43,7 @@ interface Listed {
 
 async function list(query: string): Promise<{ status: number; body: Listed & { error?: { type: string; message: string } } }> {
   const response = await admin.request(`/admin/v1/outbox${query}`);
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as Listed & { error?: { type: string; message: string } } };
 }
 
 describe('GET /admin/v1/outbox', () => {
@@ -67,6 +67,6 @@ describe('GET /admin/v1/outbox', () => {
     }
     const missing = await admin.request('/admin/v1/nothing');
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error.type).toBe('NoSuchResourceException');
+    expect(((await missing.json()) as { error: { type: string } }).error.type).toBe('NoSuchResourceException');
   });
 });
