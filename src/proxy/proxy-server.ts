@@ -2,9 +2,8 @@
  * Serves the proxy on a port: the upstream client, the commit interceptor and the settlement of
  * unknown outcomes, wired together. Used by main.ts and by tests that need a real proxy.
  */
-import http from 'node:http';
-import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
+import { listen, requestListener } from '../server/http-server.ts';
 import type { Logger } from '../util/logger.ts';
 import { createProxyHandler, type CatalogShape, type OutboxWriter } from './proxy-handler.ts';
 import { createSettler } from './settle-outcome.ts';
@@ -54,15 +53,11 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
       await settle(id, mutation, headers);
     },
   });
-  const admin = options.admin ? getRequestListener(options.admin.fetch) : undefined;
-  const server = http.createServer((request, response) => {
+  const admin = options.admin ? requestListener(options.admin.fetch) : undefined;
+  const server = await listen((request, response) => {
     if (admin && request.url?.startsWith('/admin/')) void admin(request, response);
     else forward(request, response);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
+  }, options.host, options.port);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `http://${options.host}:${port}`;

@@ -2,13 +2,13 @@
  * Assembles a running built-in catalog from its config: database, object stores, catalog, HTTP app.
  * Used by main.ts and by tests that need a real server on a port.
  */
-import { serve, type ServerType } from '@hono/node-server';
 import { BuiltinCatalog } from '../catalog/builtin-catalog.ts';
 import { CatalogStore } from '../catalog/catalog-store.ts';
 import { openDatabase, type StateDatabase } from '../catalog/database.ts';
 import { s3ClientConfig, type ServerConfig } from '../config/server-config.ts';
 import { createStoreResolver } from '../storage/store-resolver.ts';
 import type { Logger } from '../util/logger.ts';
+import { listen, requestListener } from './http-server.ts';
 import { createCatalogApp } from './catalog-app.ts';
 
 export const SOURCE_CATALOG = 'source';
@@ -43,10 +43,7 @@ export async function buildCatalog(config: ServerConfig, logger: Logger, shared?
 
 export async function startCatalogServer(config: ServerConfig, logger: Logger, shared?: StateDatabase): Promise<RunningServer> {
   const built = await buildCatalog(config, logger, shared);
-  const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: built.app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
-    s.once('error', reject);
-  });
+  const server = await listen(requestListener(built.app.fetch), config.host, config.port);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   return {

@@ -18,6 +18,7 @@ import { loadServerConfig, type ServerConfig } from '../../src/config/server-con
 import { OutboxStore } from '../../src/outbox/outbox-store.ts';
 import { startProxyServer } from '../../src/proxy/proxy-server.ts';
 import { buildCatalog } from '../../src/server/builtin-server.ts';
+import { listen, requestListener } from '../../src/server/http-server.ts';
 import { createLogger, type Logger } from '../../src/util/logger.ts';
 import { toJson } from '../../src/util/json.ts';
 
@@ -51,7 +52,9 @@ export interface CatalogFixtureOptions {
 /** One raw HTTP request (the target is sent as written; `fetch` would normalize it). */
 function sendRaw(base: string, method: string, path: string, body: string | Uint8Array | undefined, headers: Record<string, string>): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${base}/`, { method, path, headers }, (res) => {
+    // Node frames a DELETE's body only with an explicit length.
+    const length = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
+    const req = httpRequest(`${base}/`, { method, path, headers: { ...headers, ...length } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -83,10 +86,7 @@ export async function createCatalogFixture(options: CatalogFixtureOptions = {}):
   let server: { close(): Promise<void> } | undefined;
   let outbox: OutboxStore | undefined;
   if (options.viaProxy) {
-    const { serve } = await import('@hono/node-server');
-    const listening = await new Promise<ReturnType<typeof serve>>((resolve) => {
-      const s = serve({ fetch: built.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
-    });
+    const listening = await listen(requestListener(built.app.fetch), '127.0.0.1', 0);
     server = { close: () => new Promise((resolve) => listening.close(() => resolve())) };
     const port = (listening.address() as { port: number }).port;
     outbox = new OutboxStore(built.database);

@@ -5,6 +5,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,7 +70,30 @@ async function eventsOf(namespace: string[], name: string) {
   return outbox.listEvents({ entity: { namespace, name }, limit: 1000 });
 }
 
+/** Writes raw bytes on a fresh connection and returns everything the server sends until it closes. */
+function rawExchange(base: string, bytes: Buffer): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(bytes));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.on('error', reject);
+  });
+}
+
 describe('forwarding', () => {
+  it('answers requests that are not valid HTTP with an Iceberg error body (none for HEAD)', async () => {
+    const invalidByte = await rawExchange(proxy.url, Buffer.from('GET /v1/namespaces/\xe9 HTTP/1.1\r\nHost: x\r\n\r\n', 'latin1'));
+    expect(invalidByte).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(JSON.parse(invalidByte.slice(invalidByte.indexOf('\r\n\r\n') + 4)).error.type).toBe('BadRequestException');
+    const head = await rawExchange(proxy.url, Buffer.from('HEAD /v1/namespaces/\xe9 HTTP/1.1\r\nHost: x\r\n\r\n', 'latin1'));
+    expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n[^]*\r\n\r\n$/);
+    // A backslash passes HTTP parsing; the upstream refuses it, and its Iceberg error comes through.
+    const backslash = await send(proxy.url, 'GET', '/v1/namespaces/a\\b');
+    expect([backslash.status, JSON.parse(backslash.body).error.type]).toEqual([400, 'BadRequestException']);
+  });
+
   it('answers reads exactly as the upstream does, odd encodings included', async () => {
     await send(proxy.url, 'POST', '/v1/namespaces', { namespace: ['odd space', 'ünï'] });
     await send(proxy.url, 'POST', '/v1/namespaces/odd+space%1F%C3%BCn%C3%AF/tables', { name: 'a b', schema });
