@@ -2,6 +2,7 @@
 # Benchmarks the proxy against direct access to the same upstream (the built-in catalog), in one
 # run: loadTable and commit at concurrency 1 and 64, p50/p99 and throughput, ratio proxy / direct.
 # The proxy writes every commit's intent and outcome to its outbox (SQLite) as in production.
+# A bare pass-through proxy (passthrough-proxy.ts) runs beside it: the cost of any extra hop here.
 # Writes bench/proxy/results.md and results.json.
 # Usage: bash bench/proxy/run.sh [--duration-ms N]
 set -euo pipefail
@@ -10,10 +11,11 @@ cd "$(dirname "$0")/../.."
 
 catalog_port=18381
 proxy_port=18382
+passthrough_port=18383
 data=$(mktemp -d "${TMPDIR:-/tmp}/icerelay-bench-proxy-XXXXXX")
 mkdir -p .tmp
 cleanup() {
-  kill "${catalog_pid:-}" "${proxy_pid:-}" 2>/dev/null || true
+  kill "${catalog_pid:-}" "${proxy_pid:-}" "${passthrough_pid:-}" 2>/dev/null || true
   rm -rf "$data"
 }
 trap cleanup EXIT
@@ -25,17 +27,22 @@ wait_for "http://127.0.0.1:$catalog_port"
 ICERELAY_PORT=$proxy_port ICERELAY_DATA_DIR="$data/proxy" ICERELAY_UPSTREAM_URL="http://127.0.0.1:$catalog_port" \
   node --import tsx src/main.ts > .tmp/bench-proxy.log 2>&1 &
 proxy_pid=$!
+node --import tsx bench/proxy/passthrough-proxy.ts "$passthrough_port" "http://127.0.0.1:$catalog_port" &
+passthrough_pid=$!
 wait_for "http://127.0.0.1:$proxy_port"
+wait_for "http://127.0.0.1:$passthrough_port"
 
 {
   echo "# Proxy benchmark: through Icerelay's proxy vs direct to the same upstream"
   echo
   echo "Command: \`bash bench/proxy/run.sh $*\` on $(nproc) cores, $(date -u +%Y-%m-%d)."
   echo "Upstream: the built-in catalog (SQLite, local warehouse). Proxy: SQLite outbox, intent + outcome per commit."
-  echo "One Node.js client (keep-alive) drives both; the first row of each pair is the proxy, ratios are proxy / direct."
+  echo "Passthrough: a bare Node.js pass-through proxy (bench/proxy/passthrough-proxy.ts), no outbox: the cost of the hop alone."
+  echo "One Node.js client (keep-alive) drives all three, one after the other; ratios are proxy / peer."
+  echo "Client, proxy and catalog share the machine's cores."
   echo
   npx tsx bench/catalog/catalog-bench.ts --concurrency 1,64 "$@" --out bench/proxy/results.json \
-    proxy="http://127.0.0.1:$proxy_port" direct="http://127.0.0.1:$catalog_port"
+    proxy="http://127.0.0.1:$proxy_port" passthrough="http://127.0.0.1:$passthrough_port" direct="http://127.0.0.1:$catalog_port"
 } > bench/proxy/results.md.tmp
 mv bench/proxy/results.md.tmp bench/proxy/results.md
 cat bench/proxy/results.md
