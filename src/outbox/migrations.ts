@@ -74,6 +74,18 @@ export const outboxMigrations: Record<string, Migration> = {
       }
     },
   },
+  '0003_outbox_idempotency': {
+    async up(db: Kysely<unknown>) {
+      // A client's retry with the same Idempotency-Key is the same mutation: found by its key.
+      await db.schema.alterTable('outbox_entries').addColumn('idempotency_key', 'text').execute();
+      await db.schema.createIndex('outbox_entries_idempotency_key').on('outbox_entries').column('idempotency_key')
+        .where(sql<boolean>`idempotency_key is not null`).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('outbox_entries_idempotency_key').execute();
+      await db.schema.alterTable('outbox_entries').dropColumn('idempotency_key').execute();
+    },
+  },
 };
 
 /**

@@ -174,6 +174,18 @@ export class OutboxStore {
     });
   }
 
+  /**
+   * The newest entry recorded since `sinceMs` for the same request (method, path, body) with the
+   * same Idempotency-Key, if any: a client's retry of a mutation it already sent.
+   */
+  async findRetried(idempotencyKey: string, request: NewIntent['request'], sinceMs: number): Promise<{ id: number; status: OutcomeStatus } | undefined> {
+    const row = await this.db.selectFrom('outbox_entries').select(['id', 'status', 'request_body'])
+      .where('idempotency_key', '=', idempotencyKey).where('request_method', '=', request.method).where('request_path', '=', request.path)
+      .where('created_at_ms', '>=', sinceMs).orderBy('id', 'desc').limit(1).executeTakeFirst();
+    if (!row || row.request_body !== request.body) return undefined;
+    return { id: Number(row.id), status: row.status };
+  }
+
   /** Entries still `intent` or `unknown`, oldest first: to settle by reading the source. */
   async unsettled(): Promise<OutboxEntry[]> {
     return this.withEvents(await this.selectUnsettledEntries());
@@ -354,8 +366,8 @@ export class OutboxStore {
 
   private async insertEntry(db: Db, intent: NewIntent, nowMs: number): Promise<number> {
     const { rows } = await sql<{ id: number }>`insert into outbox_entries
-      (kind, status, request_method, request_path, request_body, principal, created_at_ms)
-      values (${intent.kind}, ${'intent'}, ${intent.request.method}, ${intent.request.path}, ${intent.request.body}, ${intent.principal ?? null}, ${nowMs})
+      (kind, status, request_method, request_path, request_body, principal, idempotency_key, created_at_ms)
+      values (${intent.kind}, ${'intent'}, ${intent.request.method}, ${intent.request.path}, ${intent.request.body}, ${intent.principal ?? null}, ${intent.idempotencyKey ?? null}, ${nowMs})
       returning id`.execute(db);
     return Number(rows[0]!.id);
   }

@@ -18,6 +18,8 @@ export interface OutboxEntryRow {
   request_path: string;
   request_body: string | null;
   principal: string | null;
+  /** The client's Idempotency-Key header, when it sent one. */
+  idempotency_key: string | null;
   /** The source's status code when it answered (committed or rejected). */
   http_status: number | null;
   /** The rejection's error, or why the outcome is unknown. */

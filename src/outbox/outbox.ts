@@ -46,6 +46,8 @@ export interface NewIntent {
   request: { method: string; path: string; body: string | null };
   /** Who asked, when known (for audit). */
   principal?: string;
+  /** The client's Idempotency-Key: a retry carrying it again is the same mutation. */
+  idempotencyKey?: string;
 }
 
 /** What the source answered, per affected entity where it matters. */

@@ -8,9 +8,11 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { IcebergError } from '../errors/iceberg-error.ts';
 import { InvalidEntityError } from '../outbox/entity-key.ts';
-import type { NewIntent, Outcome } from '../outbox/outbox.ts';
+import type { NewIntent, Outcome, OutcomeStatus } from '../outbox/outbox.ts';
 import { isJsonObject, parseJson, toJson, type JsonObject } from '../util/json.ts';
 import type { Logger } from '../util/logger.ts';
+import { decodableAcceptEncoding, decodeBody, encodeBody } from './content-encoding.ts';
+import { parseIsoDuration } from '../util/iso-duration.ts';
 import { loadResultNeedsRewrite, mayNeedRewrite, rewriteCatalogConfig, rewriteLoadResult, type RewriteContext } from './config-rewrite.ts';
 import { addedSnapshotIds, classifyRequest, updatesPerEntity, type Mutation } from './mutation-routes.ts';
 import { readAll, UpstreamClient, UpstreamNoAnswerError, UpstreamUnreachableError, type UpstreamResponse } from './upstream-client.ts';
@@ -19,6 +21,8 @@ import { readAll, UpstreamClient, UpstreamNoAnswerError, UpstreamUnreachableErro
 export interface OutboxWriter {
   recordIntent(intent: NewIntent): Promise<number>;
   recordOutcome(id: number, outcome: Outcome): Promise<boolean>;
+  /** The entry of an earlier request with the same Idempotency-Key (see OutboxStore). */
+  findRetried?(idempotencyKey: string, request: NewIntent['request'], sinceMs: number): Promise<{ id: number; status: OutcomeStatus } | undefined>;
 }
 
 export interface ProxyOptions {
@@ -39,6 +43,8 @@ export interface ProxyOptions {
 export interface CatalogShape {
   prefixes: Set<string>;
   separators: Set<string>;
+  /** How long the upstream honours an Idempotency-Key (its `idempotency-key-lifetime`); unset if it does not. */
+  idempotencyLifetimeMs?: number;
 }
 
 /** A Node.js request listener: the proxy works on raw requests, so bytes pass without re-encoding. */
@@ -139,16 +145,16 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
   }
 
   async function forwardRead(response: ServerResponse, method: string, target: string, rawPath: string, headers: OutgoingHttpHeaders, body: Buffer): Promise<void> {
+    const isConfig = method === 'GET' && rawPath === '/v1/config';
+    const isLoad = method === 'GET' && /\/namespaces\/[^/]+\/(tables|views)\/[^/]+$/.test(rawPath);
     let answer: UpstreamResponse;
     try {
-      answer = await upstream.send(method, target, headers, body.length ? body : null);
+      answer = await upstream.send(method, target, isConfig || isLoad ? decodableAcceptEncoding(headers) : headers, body.length ? body : null);
     } catch (error) {
       logger.warn({ err: error, method, path: rawPath }, 'upstream catalog did not answer a read');
       sendError(response, new IcebergError(503, 'ServiceUnavailableException', `The upstream catalog did not answer: ${(error as Error).message}`, { headers: { 'retry-after': '1' } }));
       return;
     }
-    const isConfig = method === 'GET' && rawPath === '/v1/config';
-    const isLoad = method === 'GET' && /\/namespaces\/[^/]+\/(tables|views)\/[^/]+$/.test(rawPath);
     if ((isConfig || isLoad) && answer.status === 200) await inspectJson(response, answer, isConfig);
     else passThrough(response, method, answer);
   }
@@ -173,27 +179,41 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
   async function inspectJson(response: ServerResponse, answer: UpstreamResponse, isConfig: boolean): Promise<void> {
     const bytes = await readAll(answer.body);
     const unchanged = () => sendBytes(response, answer.status, responseHeaders(answer, bytes.length), bytes);
+    const decoded = decodeBody(bytes, answer.headers);
+    if (decoded === undefined) {
+      logger.warn({ contentEncoding: answer.headers['content-encoding'] }, 'upstream answer could not be decoded; passed on without rewriting');
+      return unchanged();
+    }
     // Most load results carry no callback URL at all: pass them on without parsing.
-    if (!isConfig && !mayNeedRewrite(bytes, rewrite)) return unchanged();
+    if (!isConfig && !mayNeedRewrite(decoded, rewrite)) return unchanged();
     let parsed: unknown;
     try {
-      parsed = parseJson(bytes.toString('utf8'));
+      parsed = parseJson(decoded.toString('utf8'));
     } catch {
       return unchanged();
     }
     if (!isJsonObject(parsed)) return unchanged();
     if (isConfig) {
       learnCatalogShape(parsed);
-      const rewritten = Buffer.from(toJson(rewriteCatalogConfig(parsed, rewrite)));
-      return sendBytes(response, 200, responseHeaders(answer, rewritten.length), rewritten);
+      return sendRewritten(response, answer, toJson(rewriteCatalogConfig(parsed, rewrite)));
     }
     if (!loadResultNeedsRewrite(parsed, rewrite)) return unchanged();
-    const rewritten = Buffer.from(toJson(rewriteLoadResult(parsed, rewrite)));
-    sendBytes(response, answer.status, responseHeaders(answer, rewritten.length), rewritten);
+    sendRewritten(response, answer, toJson(rewriteLoadResult(parsed, rewrite)));
   }
 
-  /** Remembers the prefix and namespace separator the upstream told clients to use. */
+  /** A body the proxy changed goes out encoded as the upstream's was (else uncompressed). */
+  function sendRewritten(response: ServerResponse, answer: UpstreamResponse, json: string): void {
+    const encoded = encodeBody(Buffer.from(json), answer.headers['content-encoding']);
+    const body = encoded ?? Buffer.from(json);
+    const headers = responseHeaders(answer, body.length);
+    if (encoded === undefined) delete headers['content-encoding'];
+    sendBytes(response, answer.status, headers, body);
+  }
+
+  /** Remembers the prefix, namespace separator and idempotency support the upstream announced. */
   function learnCatalogShape(config: JsonObject): void {
+    const lifetime = config['idempotency-key-lifetime'];
+    if (typeof lifetime === 'string') shape.idempotencyLifetimeMs = parseIsoDuration(lifetime);
     for (const block of [config.defaults, config.overrides]) {
       if (!isJsonObject(block)) continue;
       if (typeof block.prefix === 'string') prefixes.add(block.prefix);
@@ -206,7 +226,7 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
     const request = { method, path: target, body: body.length ? body.toString('utf8') : null };
     let entryId: number;
     try {
-      entryId = await recordIntent(mutation, request);
+      entryId = await retriedEntry(headers, request) ?? await recordIntent(mutation, request, idempotencyKeyOf(headers));
     } catch (error) {
       // Nothing was forwarded: the client may safely try again.
       logger.error({ err: error, kind: mutation.kind }, 'could not record a mutation in the outbox; not forwarded');
@@ -215,7 +235,7 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
     }
     let answer: UpstreamResponse;
     try {
-      answer = await upstream.send(method, target, headers, body.length ? body : null);
+      answer = await upstream.send(method, target, decodableAcceptEncoding(headers), body.length ? body : null);
     } catch (error) {
       const neverSent = error instanceof UpstreamUnreachableError;
       const outcome: Outcome = neverSent
@@ -249,22 +269,37 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
         return;
       }
     }
+    // Read as JSON after undoing any compression; an answer that cannot be decoded tells nothing more.
+    const readable = bytes === null ? Buffer.alloc(0) : decodeBody(bytes, answer.headers) ?? Buffer.alloc(0);
     const outcome: Outcome = answer.status >= 400
-      ? { status: 'rejected', httpStatus: answer.status, error: errorMessageOf(bytes ?? Buffer.alloc(0)) }
-      : committedOutcome(mutation, answer.status, bytes ?? Buffer.alloc(0));
+      ? { status: 'rejected', httpStatus: answer.status, error: errorMessageOf(readable) }
+      : committedOutcome(mutation, answer.status, readable);
     await record(entryId, outcome);
     sendBytes(response, answer.status, responseHeaders(answer, bytes?.length), bytes);
   }
 
-  async function recordIntent(mutation: Mutation, request: NewIntent['request']): Promise<number> {
+  async function recordIntent(mutation: Mutation, request: NewIntent['request'], idempotencyKey: string | undefined): Promise<number> {
     try {
-      return await outbox.recordIntent({ kind: mutation.kind, entities: mutation.entities, request });
+      return await outbox.recordIntent({ kind: mutation.kind, entities: mutation.entities, request, idempotencyKey });
     } catch (error) {
       if (!(error instanceof InvalidEntityError)) throw error;
       // A name the outbox cannot key (control characters): the upstream will judge it; the
       // intent is still recorded, without entities.
-      return outbox.recordIntent({ kind: mutation.kind, entities: [], request });
+      return outbox.recordIntent({ kind: mutation.kind, entities: [], request, idempotencyKey });
     }
+  }
+
+  /**
+   * A retry with the Idempotency-Key of a mutation already recorded is that same mutation, when
+   * the upstream honours keys: the upstream answers it once, so it gets one event, not two. An
+   * entry the upstream rejected (or never got) is not reused: the retry may well apply.
+   */
+  async function retriedEntry(headers: OutgoingHttpHeaders, request: NewIntent['request']): Promise<number | undefined> {
+    const key = idempotencyKeyOf(headers);
+    const lifetime = shape.idempotencyLifetimeMs;
+    if (key === undefined || lifetime === undefined || !outbox.findRetried) return undefined;
+    const earlier = await outbox.findRetried(key, request, Date.now() - lifetime);
+    return earlier && earlier.status !== 'rejected' ? earlier.id : undefined;
   }
 
   /** Records an outcome; if the outbox fails now, the entry stays open and is settled later. */
@@ -285,6 +320,11 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
       logger.warn({ err: error, entryId }, 'could not settle an unknown outcome yet; reconciliation will retry');
     }
   }
+}
+
+function idempotencyKeyOf(headers: OutgoingHttpHeaders): string | undefined {
+  const key = headers['idempotency-key'];
+  return typeof key === 'string' && key !== '' ? key : undefined;
 }
 
 function errorMessageOf(bytes: Buffer): string {

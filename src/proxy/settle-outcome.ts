@@ -32,14 +32,21 @@ function entityPath(prefix: string, e: EntityRef, kind: 'tables' | 'views'): str
   return e.name === undefined ? `${base}/namespaces/${ns}` : `${base}/namespaces/${ns}/${kind}/${encodeURIComponent(e.name)}`;
 }
 
+/** Mutations whose request body says what to do (the others are a method on a path). */
+const KINDS_WITH_BODY = new Set<Mutation['kind']>([
+  'commit-table', 'commit-transaction', 'create-table', 'register-table', 'rename-table', 'create-namespace',
+  'update-namespace-properties', 'create-view', 'replace-view', 'rename-view', 'register-view',
+]);
+
 export function createSettler(options: SettleOptions) {
   const { upstream } = options;
 
   /** GETs an entity: its JSON body, 'missing' on 404, or undefined when the upstream cannot tell. */
   async function load(path: string, headers: OutgoingHttpHeaders): Promise<Record<string, unknown> | 'missing' | undefined> {
-    // The mutation's own headers carry the caller's credentials; body and idempotency headers do not apply to a read.
+    // The mutation's own headers carry the caller's credentials; body, idempotency and encoding
+    // headers do not apply to this read (its answer must be plain JSON).
     const readHeaders = Object.fromEntries(Object.entries(headers).filter(([name, value]) =>
-      value !== undefined && !['content-type', 'content-length', 'idempotency-key'].includes(name.toLowerCase())));
+      value !== undefined && !['content-type', 'content-length', 'idempotency-key', 'accept-encoding'].includes(name.toLowerCase())));
     const response = await upstream.send('GET', path, readHeaders, null);
     const bytes = await readAll(response.body);
     if (response.status === 404) return 'missing';
@@ -82,6 +89,8 @@ export function createSettler(options: SettleOptions) {
 
   async function verdicts(mutation: Mutation, headers: OutgoingHttpHeaders): Promise<Verdict[]> {
     const [first, second] = mutation.entities;
+    // A body that is not a JSON object cannot have been applied by any Iceberg catalog.
+    if (mutation.body === undefined && KINDS_WITH_BODY.has(mutation.kind)) return mutation.entities.map(() => ({ landed: false }));
     const exists = (entity: EntityRef, kind: 'tables' | 'views', shouldExist: boolean) => existenceVerdict(mutation.prefix, entity, kind, shouldExist, headers);
     switch (mutation.kind) {
       case 'commit-table':

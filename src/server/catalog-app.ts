@@ -14,17 +14,12 @@ import { sleep } from '../util/sleep.ts';
 import { buildCatalogRoutes, type CatalogRouteOptions, type Route, type RouteContext } from './catalog-routes.ts';
 import { rawPath } from './request.ts';
 import { RouteTable } from './router.ts';
+import { formatIsoDuration } from '../util/iso-duration.ts';
 
 export interface CatalogAppOptions extends Omit<CatalogRouteOptions, 'configExtras'> {
   /** How long a finalized response is replayed for a repeated Idempotency-Key (ms). */
   idempotencyLifetimeMs: number;
   logger: Logger;
-}
-
-/** `PT30M` style ISO-8601 duration, as `idempotency-key-lifetime` is advertised. */
-function isoDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  return seconds % 60 === 0 ? `PT${seconds / 60}M` : `PT${seconds}S`;
 }
 
 export function errorResponse(error: unknown, logger: Logger, context: string): Response {
@@ -37,7 +32,7 @@ export function errorResponse(error: unknown, logger: Logger, context: string): 
 export function createCatalogApp(options: CatalogAppOptions): Hono {
   const routes = buildCatalogRoutes({
     ...options,
-    configExtras: { 'idempotency-key-lifetime': isoDuration(options.idempotencyLifetimeMs) },
+    configExtras: { 'idempotency-key-lifetime': formatIsoDuration(options.idempotencyLifetimeMs) },
   });
   const table = new RouteTable(routes);
   const store = options.catalog.store;

@@ -207,6 +207,15 @@ describe('unknown outcomes', () => {
     expect(await settledStatus(['w'], 'gateway')).toBe('rejected');
   });
 
+  it('settles an unanswered commit whose body is not JSON as rejected: no catalog could apply it', async () => {
+    await send(proxy.url, 'POST', '/v1/namespaces/w/tables', { name: 'garbled', schema });
+    faults.setFault((method, path) => (method === 'POST' && path.endsWith('/tables/garbled') ? 'answer-502' : 'pass'));
+    const answer = await send(proxy.url, 'POST', '/v1/namespaces/w/tables/garbled', '{"requirements": [');
+    faults.setFault(() => 'pass');
+    expect(answer.status).toBe(502);
+    expect(await settledStatus(['w'], 'garbled')).toBe('rejected');
+  });
+
   it('answers 503 to reads and the unknown-state 500 to commits when the upstream is unreachable', async () => {
     const down = await startProxyServer({
       host: '127.0.0.1', port: 0, upstreamUrl: 'http://127.0.0.1:9', upstreamTimeoutMs: 1000, maxBodyBytes: 1024, outbox, logger,
@@ -218,6 +227,41 @@ describe('unknown outcomes', () => {
     } finally {
       await down.close();
     }
+  });
+});
+
+describe('Idempotency-Key retries', () => {
+  const commit = (value: string) => ({ requirements: [], updates: [{ action: 'set-properties', updates: { retried: value } }] });
+
+  it('records a replayed retry as the one mutation it is', async () => {
+    await send(proxy.url, 'POST', '/v1/namespaces/w/tables', { name: 'idem', schema });
+    const key = { 'idempotency-key': '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b' };
+    const first = await send(proxy.url, 'POST', '/v1/namespaces/w/tables/idem', commit('a'), key);
+    const retry = await send(proxy.url, 'POST', '/v1/namespaces/w/tables/idem', commit('a'), key);
+    expect([first.status, retry.status, retry.body]).toEqual([200, 200, first.body]);
+    const events = await eventsOf(['w'], 'idem');
+    expect(events.map((e) => [e.kind, e.status])).toEqual([['create-table', 'committed'], ['commit-table', 'committed']]);
+  });
+
+  it('settles a lost answer through the client’s retry, still one event', async () => {
+    await send(proxy.url, 'POST', '/v1/namespaces/w/tables', { name: 'idem_lost', schema });
+    const key = { 'idempotency-key': '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c' };
+    faults.setFault((method, path) => (method === 'POST' && path.endsWith('/tables/idem_lost') ? 'apply-then-drop' : 'pass'));
+    const lost = await send(proxy.url, 'POST', '/v1/namespaces/w/tables/idem_lost', commit('b'), key);
+    faults.setFault(() => 'pass');
+    expect(lost.status).toBe(500);
+    const retry = await send(proxy.url, 'POST', '/v1/namespaces/w/tables/idem_lost', commit('b'), key);
+    expect(retry.status).toBe(200);
+    const events = await eventsOf(['w'], 'idem_lost');
+    expect(events.map((e) => e.status)).toEqual(['committed', 'committed']);
+    expect(events.at(-1)!.metadataLocation).toBe(JSON.parse(retry.body)['metadata-location']);
+  });
+
+  it('does not merge a different request that reuses a key', async () => {
+    const key = { 'idempotency-key': '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5d' };
+    await send(proxy.url, 'POST', '/v1/namespaces/w/tables', { name: 'idem_other', schema }, key);
+    await send(proxy.url, 'POST', '/v1/namespaces/w/tables', { name: 'idem_other2', schema }, key);
+    expect((await eventsOf(['w'], 'idem_other')).length + (await eventsOf(['w'], 'idem_other2')).length).toBe(2);
   });
 });
 
