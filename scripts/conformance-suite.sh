@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Conformance part of the test suite, sourced by scripts/test.sh: serves the built-in catalog in
 # each configuration (SQLite / Postgres state, local / S3 warehouse) on a spare port and runs the
-# conformance runners against it. Each runner's closing line is recorded in $summary_file.
+# conformance runners against it; then runs them against Apache's REST fixture directly and through
+# the proxy, and requires the same outcome for every test. Each runner's closing line is recorded
+# in $summary_file.
+#
+# Ports (override when something else uses them): ICERELAY_CONFORMANCE_PORT (18181) for the
+# built-in catalog; ICERELAY_FIXTURE_PORT (18581) and ICERELAY_FIXTURE_PROXY_PORT (18582) for the
+# fixture and the proxy in front of it. FIXTURE_ICEBERG_VERSION (1.11.0, the RCK's) picks the
+# fixture's Iceberg release.
 
 # Serves the built-in catalog in the background with the extra environment given as arguments.
 # Sets CATALOG_URL and CATALOG_PID.
@@ -35,6 +42,28 @@ stop_catalog() {
   return 1
 }
 
+# Runs one runner whose own verdict is not recorded (a comparison of its results is): keeps its
+# output in .tmp/<name>.log.
+log_runner() {
+  local name=$1; shift
+  echo "--- $name: $*"
+  "$@" 2>&1 | tee ".tmp/$name.log" || true
+}
+
+# Starts Apache's REST fixture on the port, with a fresh catalog and warehouse (start.sh wipes its
+# state dir on every start). Sets FIXTURE_URL.
+start_fixture() {
+  local port=$1
+  FIXTURE_URL="http://127.0.0.1:$port"
+  if bash conformance/fixture/start.sh --version "${FIXTURE_ICEBERG_VERSION:-1.11.0}" "$port"; then return 0; fi
+  echo "the REST fixture did not start; its log: .tmp/fixture/fixture-$port.log" >&2
+  return 1
+}
+
+stop_fixture() {
+  bash conformance/fixture/stop.sh --clean "$1"
+}
+
 # Runs one runner, keeps its output in .tmp/<name>.log, records its closing line.
 run_runner() {
   local name=$1; shift
@@ -61,7 +90,7 @@ with_catalog() {
   local env_args=() failed=0
   while [ "$1" != "--" ]; do env_args+=("$1"); shift; done
   shift
-  if ! start_catalog 18181 "${env_args[@]}"; then
+  if ! start_catalog "${ICERELAY_CONFORMANCE_PORT:-18181}" "${env_args[@]}"; then
     echo "catalog-start: 0 passed, 1 failed, 0 skipped" >> "$summary_file"
     return 1
   fi
@@ -70,6 +99,46 @@ with_catalog() {
     run_runner "$name" bash -c "${command//@URL/$CATALOG_URL}" || failed=1
   done
   stop_catalog || failed=1
+  return $failed
+}
+
+# RCK, PyIceberg and Spark against Apache's REST fixture directly, then against a fresh fixture
+# with the proxy in front (one fixture JVM per side, each with a fresh catalog and warehouse as
+# the RCK needs); compare_results.py then requires every test to end the same way on both sides.
+# The runners' own totals are not recorded: the fixture fails some tests by itself. Recorded: the
+# comparison (one line, each compared test counted) and the workload run through the proxy.
+run_fixture_comparison() {
+  local fixture_port=${ICERELAY_FIXTURE_PORT:-18581} proxy_port=${ICERELAY_FIXTURE_PROXY_PORT:-18582}
+  local reports=.tmp/fixture-compare failed=0 side url
+  rm -rf "$reports" .tmp/{rck,pyiceberg,spark}-fixture-{direct,proxied}.log
+  mkdir -p "$reports"
+  for side in direct proxied; do
+    if ! start_fixture "$fixture_port"; then
+      echo "fixture-start: 0 passed, 1 failed, 0 skipped" >> "$summary_file"
+      return 1
+    fi
+    url=$FIXTURE_URL
+    if [ "$side" = proxied ]; then
+      if ! start_catalog "$proxy_port" ICERELAY_UPSTREAM_URL="$FIXTURE_URL"; then
+        echo "fixture-proxy-start: 0 passed, 1 failed, 0 skipped" >> "$summary_file"
+        stop_fixture "$fixture_port"
+        return 1
+      fi
+      url=$CATALOG_URL
+    fi
+    log_runner "rck-fixture-$side" env RCK_REPORTS_DIR="$reports/rck-$side" bash conformance/rck/run.sh "$url"
+    log_runner "pyiceberg-fixture-$side" bash conformance/pyiceberg/run.sh "$url"
+    log_runner "spark-fixture-$side" bash conformance/spark/run.sh "$url"
+    if [ "$side" = proxied ]; then
+      run_runner workload-fixture bash conformance/workload/run.sh "$url" || failed=1
+      stop_catalog || failed=1
+    fi
+    stop_fixture "$fixture_port" || failed=1
+  done
+  run_runner fixture-proxy-vs-direct python3 conformance/common/compare_results.py --name fixture-proxy-vs-direct \
+    "rck:rck:$reports/rck-direct:$reports/rck-proxied" \
+    "pyiceberg:scenarios:.tmp/pyiceberg-fixture-direct.log:.tmp/pyiceberg-fixture-proxied.log" \
+    "spark:scenarios:.tmp/spark-fixture-direct.log:.tmp/spark-fixture-proxied.log" || failed=1
   return $failed
 }
 
@@ -82,11 +151,12 @@ run_conformance_suite() {
   step "RCK against the built-in catalog on Postgres"
   with_catalog ICERELAY_DATABASE_URL="$(fresh_postgres_url)" -- rck-postgres "bash conformance/rck/run.sh @URL" || failed=1
 
-  step "PyIceberg, Spark and cross-engine with the warehouse on local disk"
+  step "PyIceberg, Spark, cross-engine and workload with the warehouse on local disk"
   with_catalog -- \
     pyiceberg-local "bash conformance/pyiceberg/run.sh @URL" \
     spark-local "bash conformance/spark/run.sh @URL" \
-    cross-engine-local "bash conformance/common/cross_engine.sh @URL" || failed=1
+    cross-engine-local "bash conformance/common/cross_engine.sh @URL" \
+    workload-local "bash conformance/workload/run.sh @URL" || failed=1
 
   step "PyIceberg, Spark and cross-engine with the warehouse on S3"
   curl -sf -X PUT "$s3/$bucket" > /dev/null || true
@@ -94,6 +164,9 @@ run_conformance_suite() {
     pyiceberg-s3 "bash conformance/pyiceberg/run.sh @URL --s3-endpoint $s3" \
     spark-s3 "bash conformance/spark/run.sh @URL --s3-endpoint $s3" \
     cross-engine-s3 "bash conformance/common/cross_engine.sh @URL --s3-endpoint $s3" || failed=1
+
+  step "RCK, PyIceberg and Spark against Apache's REST fixture, directly and through the proxy; workload through the proxy"
+  run_fixture_comparison || failed=1
 
   return $failed
 }
