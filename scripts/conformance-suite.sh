@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Conformance part of the test suite, sourced by scripts/test.sh: serves the built-in catalog in
-# each configuration (SQLite / Postgres state, local / S3 warehouse) on a spare port and runs the
-# conformance runners against it; then runs them against Apache's REST fixture directly and through
-# the proxy, and requires the same outcome for every test. Each runner's closing line is recorded
+# Conformance part of the test suite, sourced by scripts/test.sh: serves Icerelay (the proxy in
+# front of the built-in catalog) in each configuration (SQLite / Postgres state, local / S3
+# warehouse) on a spare port and runs the conformance runners against it; then runs them against
+# the built-in catalog alone and against Apache's REST fixture directly and through the proxy,
+# and requires the same outcome for every test. Each runner's closing line is recorded
 # in $summary_file.
 #
 # Ports (override when something else uses them): ICERELAY_CONFORMANCE_PORT (18181) for the
@@ -10,10 +11,13 @@
 # fixture and the proxy in front of it. FIXTURE_ICEBERG_VERSION (1.11.0, the RCK's) picks the
 # fixture's Iceberg release.
 
-# Serves the built-in catalog in the background with the extra environment given as arguments.
+# Serves the built-in catalog in the background with the extra environment given as arguments
+# (after an optional --catalog-only: the catalog alone, without the proxy in front).
 # Sets CATALOG_URL and CATALOG_PID.
 start_catalog() {
   local port=$1; shift
+  local mode=()
+  if [ "${1:-}" = --catalog-only ]; then mode=(--catalog-only); shift; fi
   local data_dir
   data_dir=$(mktemp -d "${TMPDIR:-/tmp}/icerelay-conformance-XXXXXX")
   CATALOG_URL="http://127.0.0.1:$port"
@@ -22,7 +26,7 @@ start_catalog() {
     return 1
   fi
   # node itself (not npx) so that CATALOG_PID is the server and stop_catalog really stops it.
-  env ICERELAY_PORT="$port" ICERELAY_DATA_DIR="$data_dir" "$@" node --import tsx src/main.ts > ".tmp/catalog-$port.log" 2>&1 &
+  env ICERELAY_PORT="$port" ICERELAY_DATA_DIR="$data_dir" "$@" node --import tsx src/main.ts "${mode[@]}" > ".tmp/catalog-$port.log" 2>&1 &
   CATALOG_PID=$!
   for _ in $(seq 1 100); do
     if curl -sf "$CATALOG_URL/v1/config" > /dev/null; then return 0; fi
@@ -142,11 +146,31 @@ run_fixture_comparison() {
   return $failed
 }
 
+# RCK, PyIceberg and Spark against the built-in catalog alone (no proxy), compared test by test
+# with the runs through the proxy earlier in the suite (rck-sqlite, pyiceberg-local, spark-local).
+run_builtin_comparison() {
+  local reports=.tmp/builtin-compare failed=0
+  if ! start_catalog "${ICERELAY_CONFORMANCE_PORT:-18181}" --catalog-only; then
+    echo "catalog-start: 0 passed, 1 failed, 0 skipped" >> "$summary_file"
+    return 1
+  fi
+  log_runner rck-builtin-direct env RCK_REPORTS_DIR="$reports/rck-direct" bash conformance/rck/run.sh "$CATALOG_URL"
+  log_runner pyiceberg-builtin-direct bash conformance/pyiceberg/run.sh "$CATALOG_URL"
+  log_runner spark-builtin-direct bash conformance/spark/run.sh "$CATALOG_URL"
+  stop_catalog || failed=1
+  run_runner builtin-proxy-vs-direct python3 conformance/common/compare_results.py --name builtin-proxy-vs-direct \
+    "rck:rck:$reports/rck-direct:$reports/rck-proxied" \
+    "pyiceberg:scenarios:.tmp/pyiceberg-builtin-direct.log:.tmp/pyiceberg-local.log" \
+    "spark:scenarios:.tmp/spark-builtin-direct.log:.tmp/spark-local.log" || failed=1
+  return $failed
+}
+
 run_conformance_suite() {
   local failed=0 s3=$ICERELAY_TEST_S3_ENDPOINT bucket=icerelay-conformance
+  rm -rf .tmp/builtin-compare
 
   step "RCK against the built-in catalog on SQLite"
-  with_catalog -- rck-sqlite "bash conformance/rck/run.sh @URL" || failed=1
+  with_catalog -- rck-sqlite "RCK_REPORTS_DIR=.tmp/builtin-compare/rck-proxied bash conformance/rck/run.sh @URL" || failed=1
 
   step "RCK against the built-in catalog on Postgres"
   with_catalog ICERELAY_DATABASE_URL="$(fresh_postgres_url)" -- rck-postgres "bash conformance/rck/run.sh @URL" || failed=1
@@ -164,6 +188,9 @@ run_conformance_suite() {
     pyiceberg-s3 "bash conformance/pyiceberg/run.sh @URL --s3-endpoint $s3" \
     spark-s3 "bash conformance/spark/run.sh @URL --s3-endpoint $s3" \
     cross-engine-s3 "bash conformance/common/cross_engine.sh @URL --s3-endpoint $s3" || failed=1
+
+  step "RCK, PyIceberg and Spark against the built-in catalog without the proxy: the same results as through it"
+  run_builtin_comparison || failed=1
 
   step "RCK, PyIceberg and Spark against Apache's REST fixture, directly and through the proxy; workload through the proxy"
   run_fixture_comparison || failed=1

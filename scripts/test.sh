@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite (`npm test`): starts the real services the tests use (PostgreSQL, an
-# S3-compatible server), runs the unit and integration tests, then proves the built-in catalog with
-# real clients: Apache Iceberg's REST Compatibility Kit on SQLite and on Postgres, and PyIceberg and
-# Spark with the warehouse on local disk and on S3.
+# S3-compatible server), runs the unit and integration tests, then proves Icerelay with real
+# clients: Apache Iceberg's REST Compatibility Kit on SQLite and on Postgres, PyIceberg and Spark
+# with the warehouse on local disk and on S3, an N-commit workload checked against the outbox, and
+# the same runners directly against the built-in catalog and Apache's REST fixture and through the
+# proxy in front of each, with identical results required.
 #
 # Usage: bash scripts/test.sh [--unit-only]
 #   --unit-only   run the vitest suites only (with the services), skip the conformance runners
@@ -11,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 unit_only=false
