@@ -1,8 +1,10 @@
 /**
  * loadTable and commit latency/throughput of Iceberg REST catalogs, side by side in one run.
  *
- * Usage: tsx bench/catalog/catalog-bench.ts [--duration-ms 10000] [--concurrency 1,32] name=url [name=url ...]
+ * Usage: tsx bench/catalog/catalog-bench.ts [--duration-ms 10000] [--rounds 5] [--concurrency 1,32] name=url [name=url ...]
  * The first catalog is the one measured; the others are peers; ratios are first / peer.
+ * Each measurement is split into rounds that take turns between the catalogs, so a machine that
+ * gets slower or faster during the run (shared cores) weighs on every catalog alike.
  * Each catalog gets its own namespace with one table per worker, so commits measure the commit
  * path (read metadata, apply, write a file, swap the pointer) rather than contention on one table.
  */
@@ -33,6 +35,7 @@ const option = (name: string, fallback: number) => {
 };
 const durationMs = option('duration-ms', 10_000);
 const warmupMs = option('warmup-ms', 3_000);
+const rounds = option('rounds', 5);
 const concurrencyIndex = args.indexOf('--concurrency');
 const concurrencies = concurrencyIndex >= 0 ? args[concurrencyIndex + 1]!.split(',').map(Number) : [1, 32];
 const outIndex = args.indexOf('--out');
@@ -41,7 +44,7 @@ const targets: Target[] = args
   .filter((a, i) => a.includes('=') && !args[i - 1]?.startsWith('--'))
   .map((a) => ({ name: a.slice(0, a.indexOf('=')), url: a.slice(a.indexOf('=') + 1).replace(/\/+$/, '') }));
 if (targets.length === 0) {
-  console.error('usage: tsx bench/catalog/catalog-bench.ts [--duration-ms N] [--warmup-ms N] [--concurrency 1,32] [--out file.json] name=url ...');
+  console.error('usage: tsx bench/catalog/catalog-bench.ts [--duration-ms N] [--warmup-ms N] [--rounds N] [--concurrency 1,32] [--out file.json] name=url ...');
   process.exit(2);
 }
 
@@ -70,9 +73,14 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function measure(target: Target, ns: string, operation: Stats['operation'], concurrency: number): Promise<Stats> {
-  const latencies: number[] = [];
-  let errors = 0;
+interface Recorder {
+  latencies: number[];
+  errors: number;
+  elapsedMs: number;
+}
+
+/** Runs `operation` against one catalog for `ms`, adding to `into` when given (else a warm-up). */
+async function runFor(target: Target, ns: string, operation: Stats['operation'], concurrency: number, ms: number, into?: Recorder): Promise<void> {
   let counter = 0;
   const once = async (worker: number) => {
     const table = `${target.url}/v1/namespaces/${ns}/tables/t${worker}`;
@@ -83,38 +91,44 @@ async function measure(target: Target, ns: string, operation: Stats['operation']
       await (await call(table, { method: 'POST', body: JSON.stringify(body) })).arrayBuffer();
     }
   };
-  const run = async (ms: number, record: boolean) => {
-    const end = performance.now() + ms;
-    await Promise.all(Array.from({ length: concurrency }, async (_, worker) => {
-      while (performance.now() < end) {
-        const start = performance.now();
-        try {
-          await once(worker);
-          if (record) latencies.push(performance.now() - start);
-        } catch (error) {
-          if (record) errors++;
-          if (errors === 1 && record) console.error(String(error).slice(0, 300));
-        }
-      }
-    }));
-  };
-  await run(warmupMs, false);
   const started = performance.now();
-  await run(durationMs, true);
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    catalog: target.name, operation, concurrency, requests: latencies.length, errors,
-    throughputPerSec: latencies.length / elapsed, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99),
-  };
+  const end = started + ms;
+  await Promise.all(Array.from({ length: concurrency }, async (_, worker) => {
+    while (performance.now() < end) {
+      const start = performance.now();
+      try {
+        await once(worker);
+        into?.latencies.push(performance.now() - start);
+      } catch (error) {
+        if (into && into.errors++ === 0) console.error(String(error).slice(0, 300));
+      }
+    }
+  }));
+  if (into) into.elapsedMs += performance.now() - started;
 }
 
 const results: Stats[] = [];
 for (const concurrency of concurrencies) {
   for (const operation of ['loadTable', 'commit'] as const) {
+    const namespaces = new Map<string, string>();
+    const recorders = new Map<string, Recorder>();
     for (const target of targets) {
-      const ns = await setUp(target, concurrency);
-      const stats = await measure(target, ns, operation, concurrency);
+      namespaces.set(target.name, await setUp(target, concurrency));
+      recorders.set(target.name, { latencies: [], errors: 0, elapsedMs: 0 });
+      await runFor(target, namespaces.get(target.name)!, operation, concurrency, warmupMs);
+    }
+    for (let round = 0; round < rounds; round++) {
+      for (const target of targets) {
+        await runFor(target, namespaces.get(target.name)!, operation, concurrency, durationMs / rounds, recorders.get(target.name));
+      }
+    }
+    for (const target of targets) {
+      const { latencies, errors, elapsedMs } = recorders.get(target.name)!;
+      latencies.sort((a, b) => a - b);
+      const stats: Stats = {
+        catalog: target.name, operation, concurrency, requests: latencies.length, errors,
+        throughputPerSec: latencies.length / (elapsedMs / 1000), p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99),
+      };
       results.push(stats);
       console.error(`${stats.catalog} ${operation} c=${concurrency}: ${stats.throughputPerSec.toFixed(0)}/s p50 ${stats.p50Ms.toFixed(2)}ms p99 ${stats.p99Ms.toFixed(2)}ms errors ${stats.errors}`);
     }
@@ -128,4 +142,4 @@ for (const r of results) {
   lines.push(`| ${r.operation} | ${r.concurrency} | ${r.catalog} | ${r.throughputPerSec.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${ratio} |`);
 }
 console.log(lines.join('\n'));
-if (outFile) writeFileSync(outFile, `${JSON.stringify({ durationMs, warmupMs, results }, null, 2)}\n`);
+if (outFile) writeFileSync(outFile, `${JSON.stringify({ durationMs, warmupMs, rounds, results }, null, 2)}\n`);

@@ -38,7 +38,7 @@ wait_for "http://127.0.0.1:$passthrough_port"
   echo "Command: \`bash bench/proxy/run.sh $*\` on $(nproc) cores, $(date -u +%Y-%m-%d)."
   echo "Upstream: the built-in catalog (SQLite, local warehouse). Proxy: SQLite outbox, intent + outcome per commit."
   echo "Passthrough: a bare Node.js pass-through proxy (bench/proxy/passthrough-proxy.ts), no outbox: the cost of the hop alone."
-  echo "One Node.js client (keep-alive) drives all three, one after the other; ratios are proxy / peer."
+  echo "One Node.js client (keep-alive) drives all three, taking turns in 5 rounds per measurement; ratios are proxy / peer."
   echo "Client, proxy and catalog share the machine's cores."
   echo
   npx tsx bench/catalog/catalog-bench.ts --concurrency 1,64 "$@" --out bench/proxy/results.json \
