@@ -9,10 +9,10 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { IcebergError } from '../errors/iceberg-error.ts';
 import { InvalidEntityError } from '../outbox/entity-key.ts';
 import type { NewIntent, Outcome, OutcomeStatus } from '../outbox/outbox.ts';
-import { isJsonObject, parseJson, toJson, type JsonObject } from '../util/json.ts';
+import { isJsonObject, parseJson, toJson } from '../util/json.ts';
 import type { Logger } from '../util/logger.ts';
 import { decodableAcceptEncoding, decodeBody, encodeBody } from './content-encoding.ts';
-import { parseIsoDuration } from '../util/iso-duration.ts';
+import { emptyCatalogShape, learnCatalogShape, type CatalogShape } from './catalog-shape.ts';
 import { loadResultNeedsRewrite, mayNeedRewrite, rewriteCatalogConfig, rewriteLoadResult, type RewriteContext } from './config-rewrite.ts';
 import { addedSnapshotIds, classifyRequest, updatesPerEntity, type Mutation } from './mutation-routes.ts';
 import { readAll, UpstreamClient, UpstreamNoAnswerError, UpstreamUnreachableError, type UpstreamResponse } from './upstream-client.ts';
@@ -40,12 +40,7 @@ export interface ProxyOptions {
   settle?: (entryId: number, mutation: Mutation, headers: OutgoingHttpHeaders) => Promise<void>;
 }
 
-export interface CatalogShape {
-  prefixes: Set<string>;
-  separators: Set<string>;
-  /** How long the upstream honours an Idempotency-Key (its `idempotency-key-lifetime`); unset if it does not. */
-  idempotencyLifetimeMs?: number;
-}
+export type { CatalogShape } from './catalog-shape.ts';
 
 /** A Node.js request listener: the proxy works on raw requests, so bytes pass without re-encoding. */
 export type ProxyHandler = (request: IncomingMessage, response: ServerResponse) => void;
@@ -108,7 +103,7 @@ function sendBytes(response: ServerResponse, status: number, headers: OutgoingHt
 
 export function createProxyHandler(options: ProxyOptions): ProxyHandler {
   const { upstream, outbox, logger } = options;
-  const shape = options.shape ?? { prefixes: new Set<string>(), separators: new Set<string>() };
+  const shape = options.shape ?? emptyCatalogShape();
   const { prefixes, separators } = shape;
   const rewrite: RewriteContext = {
     upstreamUrl: upstream.options.url,
@@ -194,7 +189,7 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
     }
     if (!isJsonObject(parsed)) return unchanged();
     if (isConfig) {
-      learnCatalogShape(parsed);
+      learnCatalogShape(shape, parsed);
       return sendRewritten(response, answer, toJson(rewriteCatalogConfig(parsed, rewrite)));
     }
     if (!loadResultNeedsRewrite(parsed, rewrite)) return unchanged();
@@ -208,17 +203,6 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
     const headers = responseHeaders(answer, body.length);
     if (encoded === undefined) delete headers['content-encoding'];
     sendBytes(response, answer.status, headers, body);
-  }
-
-  /** Remembers the prefix, namespace separator and idempotency support the upstream announced. */
-  function learnCatalogShape(config: JsonObject): void {
-    const lifetime = config['idempotency-key-lifetime'];
-    if (typeof lifetime === 'string') shape.idempotencyLifetimeMs = parseIsoDuration(lifetime);
-    for (const block of [config.defaults, config.overrides]) {
-      if (!isJsonObject(block)) continue;
-      if (typeof block.prefix === 'string') prefixes.add(block.prefix);
-      if (typeof block['namespace-separator'] === 'string') separators.add(block['namespace-separator']);
-    }
   }
 
   async function forwardMutation(response: ServerResponse, method: string, target: string, headers: OutgoingHttpHeaders, body: Buffer, mutation: Mutation): Promise<void> {

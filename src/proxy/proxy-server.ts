@@ -4,12 +4,15 @@
  */
 import type { Hono } from 'hono';
 import { listen, requestListener } from '../server/http-server.ts';
+import { isJsonObject, parseJson } from '../util/json.ts';
 import type { Logger } from '../util/logger.ts';
-import { createProxyHandler, type CatalogShape, type OutboxWriter } from './proxy-handler.ts';
+import { emptyCatalogShape, learnCatalogShape, namespaceSeparator, type CatalogShape } from './catalog-shape.ts';
+import { decodeBody } from './content-encoding.ts';
+import { createProxyHandler, type OutboxWriter } from './proxy-handler.ts';
 import { createSettler } from './settle-outcome.ts';
 import { settleUnsettled, type UnsettledSource } from './settle-unsettled.ts';
 import type { UpstreamAuth } from './upstream-auth.ts';
-import { UpstreamClient } from './upstream-client.ts';
+import { readAll, UpstreamClient } from './upstream-client.ts';
 
 export interface ProxyServerOptions {
   host: string;
@@ -38,8 +41,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   const upstream = new UpstreamClient({ url: options.upstreamUrl, timeoutMs: options.upstreamTimeoutMs, maxSockets: 128, auth: options.upstreamAuth });
   let publicUrl = options.publicUrl ?? '';
   // The prefixes and separators clients were told to use, learned as /v1/config answers pass.
-  const shape: CatalogShape = { prefixes: new Set(), separators: new Set() };
-  const settle = createSettler({ upstream, outbox: options.outbox });
+  const shape: CatalogShape = emptyCatalogShape();
+  const settle = createSettler({ upstream, outbox: options.outbox, separator: () => namespaceSeparator(shape) });
   const forward = createProxyHandler({
     shape,
     upstream,
@@ -64,11 +67,29 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   publicUrl ||= url;
   return {
     url,
-    settleUnsettled: () => settleUnsettled(options.outbox, settle, options.logger, [...shape.prefixes], [...shape.separators]),
+    settleUnsettled: async () => {
+      if (shape.separators.size === 0 && shape.prefixes.size === 0) await learnShapeFromUpstream(upstream, shape, options.logger);
+      return settleUnsettled(options.outbox, settle, options.logger, [...shape.prefixes], [...shape.separators]);
+    },
     close: async () => {
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       upstream.close();
     },
   };
+}
+
+/**
+ * Before settling at start-up no client has asked for `/v1/config` yet: the proxy asks itself,
+ * so that settlement reads use the separator (and knows the prefixes) the upstream announces.
+ */
+async function learnShapeFromUpstream(upstream: UpstreamClient, shape: CatalogShape, logger: Logger): Promise<void> {
+  try {
+    const answer = await upstream.send('GET', '/v1/config', {}, null);
+    const bytes = decodeBody(await readAll(answer.body), answer.headers);
+    const config = answer.status === 200 && bytes ? parseJson(bytes.toString('utf8')) : undefined;
+    if (isJsonObject(config)) learnCatalogShape(shape, config);
+  } catch (error) {
+    logger.warn({ err: error }, 'could not read the upstream catalog\'s /v1/config before settling; assuming its defaults');
+  }
 }

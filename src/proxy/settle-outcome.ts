@@ -24,10 +24,12 @@ type Verdict = { landed: true; metadataLocation: string | null } | { landed: fal
 export interface SettleOptions {
   upstream: UpstreamClient;
   outbox: OutboxWriter;
+  /** The namespace separator the upstream announced (`%1F` unless it said otherwise). */
+  separator?: () => string;
 }
 
-function entityPath(prefix: string, e: EntityRef, kind: 'tables' | 'views'): string {
-  const ns = e.namespace.map(encodeURIComponent).join('%1F');
+function entityPath(prefix: string, separator: string, e: EntityRef, kind: 'tables' | 'views'): string {
+  const ns = e.namespace.map(encodeURIComponent).join(separator);
   const base = prefix ? `/v1/${prefix}` : '/v1';
   return e.name === undefined ? `${base}/namespaces/${ns}` : `${base}/namespaces/${ns}/${kind}/${encodeURIComponent(e.name)}`;
 }
@@ -40,6 +42,7 @@ const KINDS_WITH_BODY = new Set<Mutation['kind']>([
 
 export function createSettler(options: SettleOptions) {
   const { upstream } = options;
+  const separator = options.separator ?? (() => '%1F');
 
   /** GETs an entity: its JSON body, 'missing' on 404, or undefined when the upstream cannot tell. */
   async function load(path: string, headers: OutgoingHttpHeaders): Promise<Record<string, unknown> | 'missing' | undefined> {
@@ -56,7 +59,7 @@ export function createSettler(options: SettleOptions) {
   }
 
   async function tableCommitVerdict(prefix: string, entity: EntityRef, updates: unknown, headers: OutgoingHttpHeaders): Promise<Verdict> {
-    const loaded = await load(entityPath(prefix, entity, 'tables'), headers);
+    const loaded = await load(entityPath(prefix, separator(), entity, 'tables'), headers);
     if (loaded === undefined) return undefined;
     if (loaded === 'missing') return { landed: false };
     const metadata = normalizeTableMetadata(loaded.metadata as Record<string, unknown>);
@@ -80,7 +83,7 @@ export function createSettler(options: SettleOptions) {
   }
 
   async function existenceVerdict(prefix: string, entity: EntityRef, kind: 'tables' | 'views', shouldExist: boolean, headers: OutgoingHttpHeaders): Promise<Verdict> {
-    const loaded = await load(entityPath(prefix, entity, kind), headers);
+    const loaded = await load(entityPath(prefix, separator(), entity, kind), headers);
     if (loaded === undefined) return undefined;
     const exists = loaded !== 'missing';
     if (exists !== shouldExist) return { landed: false };

@@ -20,7 +20,9 @@ export async function settleUnsettled(
   let open = 0;
   for (const entry of await outbox.unsettled()) {
     const path = entry.request.path.split('?')[0]!;
-    const mutation = classifyRequest(entry.request.method, path, entry.request.body, prefixes, separators);
+    const classified = classifyRequest(entry.request.method, path, entry.request.body, prefixes, separators);
+    // The entities recorded with the intent are the truth (decoded with what the proxy knew then).
+    const mutation = classified && { ...classified, entities: entry.entities.length > 0 ? entry.entities : classified.entities };
     try {
       const outcome = mutation ? await settle(entry.id, mutation, {}) : undefined;
       if (outcome) settled++;

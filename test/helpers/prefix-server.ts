@@ -11,7 +11,12 @@ export interface PrefixServer {
   close(): Promise<void>;
 }
 
-export async function startPrefixServer(upstreamUrl: string, prefix: string): Promise<PrefixServer> {
+/**
+ * With `separator` (say `%2E`), the hop also announces that namespace separator and translates it
+ * to the catalog's `%1F`; a `%1F` in a namespace is then refused with 404, as a catalog with
+ * another separator would not split on it.
+ */
+export async function startPrefixServer(upstreamUrl: string, prefix: string, separator?: string): Promise<PrefixServer> {
   const upstream = new URL(upstreamUrl);
   const server = http.createServer((req, res) => {
     const target = req.url ?? '/';
@@ -19,10 +24,15 @@ export async function startPrefixServer(upstreamUrl: string, prefix: string): Pr
     let path: string;
     if (isConfig) path = target;
     else if (target.startsWith(`/v1/${prefix}/`)) path = `/v1/${target.slice(`/v1/${prefix}/`.length)}`;
-    else {
+    else path = '';
+    const namespace = /^\/v1\/namespaces\/([^/?]+)/.exec(path)?.[1];
+    if (separator && namespace !== undefined) {
+      path = namespace.toUpperCase().includes('%1F') ? '' : path.replace(namespace, namespace.split(new RegExp(separator, 'i')).join('%1F'));
+    }
+    if (path === '') {
       req.resume();
       res.writeHead(404, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ error: { message: `no prefix in ${target}`, type: 'NoSuchResourceException', code: 404 } }));
+        .end(JSON.stringify({ error: { message: `no prefix in ${target}, or a namespace not split by ${separator ?? '%1F'}`, type: 'NoSuchResourceException', code: 404 } }));
       return;
     }
     const forward = http.request({ hostname: upstream.hostname, port: upstream.port, method: req.method, path, headers: req.headers }, (answer) => {
@@ -35,7 +45,7 @@ export async function startPrefixServer(upstreamUrl: string, prefix: string): Pr
       answer.on('data', (c: Buffer) => chunks.push(c));
       answer.on('end', () => {
         const config = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { overrides?: Record<string, string> };
-        config.overrides = { ...config.overrides, prefix };
+        config.overrides = { ...config.overrides, prefix, ...(separator ? { 'namespace-separator': separator } : {}) };
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(config));
       });
     });

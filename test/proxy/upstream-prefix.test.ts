@@ -117,3 +117,61 @@ for (const prefix of ['catalogs/main', 'arn%3Aaws%3As3tables%3Aus-east-1%3A12345
     });
   });
 }
+
+describe('an upstream whose namespace separator is %2E', () => {
+  let dir: string;
+  let database: StateDatabase;
+  let outbox: OutboxStore;
+  let catalog: RunningServer;
+  let prefixed: PrefixServer;
+  let faults: FaultServer;
+  const base = '/v1/catalogs/main';
+  const newProxy = () => startProxyServer({ host: '127.0.0.1', port: 0, upstreamUrl: faults.url, upstreamTimeoutMs: 2000, maxBodyBytes: 1 << 20, outbox, logger });
+  const eventsOf = (name: string) => outbox.listEvents({ entity: { namespace: ['p', 'q'], name }, limit: 100 });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'icerelay-separator-'));
+    database = await openDatabase({ kind: 'sqlite', path: join(dir, 'state.db') });
+    outbox = new OutboxStore(database);
+    catalog = await startCatalogServer({ ...loadServerConfig({ ICERELAY_DATA_DIR: dir }), port: 0 }, logger, database);
+    prefixed = await startPrefixServer(catalog.url, 'catalogs/main', '%2E');
+    faults = await startFaultServer(prefixed.url);
+  });
+
+  afterAll(async () => {
+    await faults.close();
+    await prefixed.close();
+    await catalog.close();
+    await database.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('settles lost answers by reading multi-level namespaces with that separator, also right after a restart', async () => {
+    const proxy = await newProxy();
+    try {
+      expect(JSON.parse((await send(proxy.url, 'GET', '/v1/config')).body).overrides['namespace-separator']).toBe('%2E');
+      for (const namespace of [['p'], ['p', 'q']]) expect((await send(proxy.url, 'POST', `${base}/namespaces`, { namespace })).status).toBe(200);
+      expect((await send(proxy.url, 'POST', `${base}/namespaces/p%2Eq/tables`, { name: 't', schema })).status).toBe(200);
+      faults.setFault((method, path) => (method === 'POST' && path.endsWith('/tables/t') ? 'apply-then-drop' : 'pass'));
+      const lost = await send(proxy.url, 'POST', `${base}/namespaces/p%2Eq/tables/t`, { requirements: [], updates: [{ action: 'set-properties', updates: { a: '1' } }] });
+      faults.setFault(() => 'pass');
+      expect(lost.status).toBe(500);
+      for (let i = 0; i < 50 && (await eventsOf('t')).at(-1)!.status !== 'committed'; i++) await new Promise((r) => setTimeout(r, 50));
+      expect((await eventsOf('t')).map((e) => e.status)).toEqual(['committed', 'committed']);
+    } finally {
+      await proxy.close();
+    }
+    // A crash left an applied intent; the next start has seen no /v1/config yet.
+    const path = `${base}/namespaces/p%2Eq/tables/t`;
+    const applied = { requirements: [], updates: [{ action: 'set-properties', updates: { a: '2' } }] };
+    const id = await outbox.recordIntent({ kind: 'commit-table', entities: [{ namespace: ['p', 'q'], name: 't' }], request: { method: 'POST', path, body: JSON.stringify(applied) } });
+    expect((await send(prefixed.url, 'POST', path, applied)).status).toBe(200);
+    const restarted = await newProxy();
+    try {
+      expect(await restarted.settleUnsettled()).toEqual({ settled: 1, open: 0 });
+      expect((await outbox.entry(id))?.status).toBe('committed');
+    } finally {
+      await restarted.close();
+    }
+  });
+});
