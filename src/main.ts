@@ -5,12 +5,13 @@
  */
 import { openDatabase, type StateDatabase } from './catalog/database.ts';
 import { ConfigError, readConfigFile, type ConfigFile } from './config/config-file.ts';
-import { CONFIG_HELP, loadServerConfig, type ServerConfig } from './config/server-config.ts';
+import { resolve } from 'node:path';
+import { CONFIG_HELP, loadServerConfig, warehouseLocation, type ServerConfig } from './config/server-config.ts';
 import { OutboxStore } from './outbox/outbox-store.ts';
 import { startProxyServer } from './proxy/proxy-server.ts';
 import { createUpstreamAuth } from './proxy/upstream-auth.ts';
 import { createAdminApp } from './server/admin-routes.ts';
-import { startCatalogServer, type RunningServer } from './server/builtin-server.ts';
+import { buildCatalog, replicaCatalogName, startCatalogServer, type RunningServer } from './server/builtin-server.ts';
 import { createLogger } from './util/logger.ts';
 
 const HELP = `icerelay: an Apache Iceberg REST catalog proxy that records every commit for replication.
@@ -91,6 +92,14 @@ async function startProxyInFront(config: ServerConfig, database: StateDatabase) 
     builtin = await startCatalogServer({ ...config, host: '127.0.0.1', port: 0 }, logger, database);
     upstreamUrl = builtin.url;
   }
+  // The default replica `local`: a read-only catalog in the same state database, its files in a
+  // second warehouse folder. Replication into it is not there yet: it stays empty for now.
+  const replica = await buildCatalog(
+    { ...config, warehouse: warehouseLocation(resolve(config.dataDir, 'replicas', 'local')) },
+    logger,
+    database,
+    { name: replicaCatalogName('local'), readOnly: { reason: 'This is the read-only replica "local" of Icerelay: write through the source catalog instead' } },
+  );
   const proxy = await startProxyServer({
     host: config.host,
     port: config.port,
@@ -102,6 +111,7 @@ async function startProxyInFront(config: ServerConfig, database: StateDatabase) 
     outbox,
     logger,
     admin: createAdminApp(outbox),
+    replicas: new Map([['local', replica.app]]),
   });
   const settled = await proxy.settleUnsettled();
   if (settled.settled + settled.open > 0) logger.info(settled, 'settled outbox entries left open by the previous run');
@@ -112,12 +122,13 @@ async function startProxyInFront(config: ServerConfig, database: StateDatabase) 
       upstreamAuth: config.upstream?.auth.type ?? 'none',
       warehouse: config.warehouse, database: config.database.kind,
     },
-    `Iceberg REST catalog listening on ${proxy.url}`,
+    `Iceberg REST catalog listening on ${proxy.url}; read-only replica "local" at ${proxy.url}/replicas/local`,
   );
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await proxy.close();
     await builtin?.close();
+    await replica.close();
     await database.close();
     process.exit(0);
   };

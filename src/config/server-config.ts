@@ -16,6 +16,8 @@ export interface UpstreamConfig {
 }
 
 export interface ServerConfig {
+  /** Folder of the default SQLite database, warehouse and local replicas. */
+  dataDir: string;
   host: string;
   port: number;
   database: DatabaseConfig;
@@ -109,6 +111,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, file: Con
     throw new ConfigError(`ICERELAY_UPSTREAM_URL must be an http:// or https:// URL, not '${env.ICERELAY_UPSTREAM_URL}'`);
   }
   return {
+    dataDir,
     host: env.ICERELAY_HOST || file.server?.host || '127.0.0.1',
     port,
     database,

@@ -2,6 +2,7 @@
  * Serves the proxy on a port: the upstream client, the commit interceptor and the settlement of
  * unknown outcomes, wired together. Used by main.ts and by tests that need a real proxy.
  */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Hono } from 'hono';
 import { listen, requestListener } from '../server/http-server.ts';
 import { isJsonObject, parseJson } from '../util/json.ts';
@@ -26,6 +27,8 @@ export interface ProxyServerOptions {
   logger: Logger;
   /** The proxy's own API, served for every path under `/admin/` instead of forwarding. */
   admin?: Hono;
+  /** Read-only replica catalogs by destination name, served under `/replicas/{destination}`. */
+  replicas?: Map<string, Hono>;
   /** The URL clients use; defaults to http://host:port. */
   publicUrl?: string;
 }
@@ -57,8 +60,10 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
     },
   });
   const admin = options.admin ? requestListener(options.admin.fetch) : undefined;
+  const replicas = new Map([...options.replicas ?? []].map(([name, app]) => [name, requestListener(app.fetch)]));
   const server = await listen((request, response) => {
     if (admin && request.url?.startsWith('/admin/')) void admin(request, response);
+    else if (request.url?.startsWith('/replicas/')) serveReplica(replicas, request, response);
     else forward(request, response);
   }, options.host, options.port);
   const address = server.address();
@@ -91,5 +96,29 @@ async function learnShapeFromUpstream(upstream: UpstreamClient, shape: CatalogSh
     if (isJsonObject(config)) learnCatalogShape(shape, config);
   } catch (error) {
     logger.warn({ err: error }, 'could not read the upstream catalog\'s /v1/config before settling; assuming its defaults');
+  }
+}
+
+/** `/replicas/{destination}/v1/...` goes to that replica's catalog app as `/v1/...`. */
+function serveReplica(replicas: Map<string, RequestListener>, request: IncomingMessage, response: ServerResponse): void {
+  const rest = request.url!.slice('/replicas/'.length);
+  const end = rest.search(/[/?]/);
+  const name = safeDecode(end < 0 ? rest : rest.slice(0, end));
+  const replica = replicas.get(name);
+  if (!replica) {
+    const known = [...replicas.keys()].join(', ') || 'none';
+    const body = JSON.stringify({ error: { message: `No replica named '${name}' (replicas: ${known})`, type: 'NoSuchCatalogException', code: 404 } });
+    response.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+    return;
+  }
+  request.url = end < 0 ? '/' : rest.slice(end).replace(/^\?/, '/?');
+  void replica(request, response);
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }

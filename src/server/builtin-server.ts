@@ -19,20 +19,31 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Which catalog of the state database an app serves: the source (default) or a read-only replica. */
+export interface CatalogRole {
+  /** The `catalog` column value its rows carry. */
+  name: string;
+  readOnly?: { reason: string };
+}
+
+/** The catalog name of a destination's replica in the state database. */
+export const replicaCatalogName = (destination: string) => `replica:${destination}`;
+
 /**
  * Builds the catalog app. Pass `database` to share one already open (one SQLite handle per
  * process); it is then left open by close().
  */
-export async function buildCatalog(config: ServerConfig, logger: Logger, shared?: StateDatabase) {
+export async function buildCatalog(config: ServerConfig, logger: Logger, shared?: StateDatabase, role: CatalogRole = { name: SOURCE_CATALOG }) {
   const database = shared ?? (await openDatabase(config.database));
   const stores = createStoreResolver({ s3: config.s3 });
-  const catalog = new BuiltinCatalog({ store: new CatalogStore(database, SOURCE_CATALOG), warehouse: config.warehouse, stores });
+  const catalog = new BuiltinCatalog({ store: new CatalogStore(database, role.name), warehouse: config.warehouse, stores });
   const app = createCatalogApp({
     catalog,
     maxBodyBytes: config.maxBodyBytes,
     tableConfig: (location) => s3ClientConfig(config, location),
     idempotencyLifetimeMs: config.idempotencyLifetimeMs,
     logger,
+    readOnly: role.readOnly,
   });
   const close = async () => {
     stores.destroy();

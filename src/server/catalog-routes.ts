@@ -4,7 +4,7 @@
  * Paths are the spec's templates; this server uses no `{prefix}`.
  */
 import { createHash } from 'node:crypto';
-import { badRequest } from '../errors/iceberg-error.ts';
+import { badRequest, forbidden } from '../errors/iceberg-error.ts';
 import type { BuiltinCatalog, LoadedTable, LoadedView } from '../catalog/builtin-catalog.ts';
 import { parseIdentifier, validateNamespace, validateTableName, type Identifier } from '../catalog/identifiers.ts';
 import { parseTableUpdates } from '../iceberg/metadata-builder.ts';
@@ -44,6 +44,11 @@ export interface CatalogRouteOptions {
   tableConfig(location: string): Record<string, string>;
   /** Top-level `/v1/config` extras (e.g. idempotency-key-lifetime). */
   configExtras?: Record<string, unknown>;
+  /**
+   * A replica: every route that changes state answers 403 and is not advertised. The message
+   * says why (e.g. which source catalog takes the writes).
+   */
+  readOnly?: { reason: string };
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
@@ -97,7 +102,7 @@ export function buildCatalogRoutes(options: CatalogRouteOptions): Route[] {
       handle: async () => json(200, {
         defaults: {},
         overrides: {},
-        endpoints: routes.filter((r) => r.path !== '/v1/config').map((r) => `${r.method} ${r.path}`),
+        endpoints: routes.filter((r) => r.path !== '/v1/config' && !(options.readOnly && r.mutating)).map((r) => `${r.method} ${r.path}`),
         ...options.configExtras,
       }),
     },
@@ -325,5 +330,7 @@ export function buildCatalogRoutes(options: CatalogRouteOptions): Route[] {
       },
     },
   ];
-  return routes;
+  if (!options.readOnly) return routes;
+  const { reason } = options.readOnly;
+  return routes.map((route) => (route.mutating ? { ...route, handle: () => Promise.reject(forbidden(reason)) } : route));
 }
