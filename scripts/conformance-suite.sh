@@ -175,12 +175,13 @@ run_conformance_suite() {
   step "RCK against the built-in catalog on Postgres"
   with_catalog ICERELAY_DATABASE_URL="$(fresh_postgres_url)" -- rck-postgres "bash conformance/rck/run.sh @URL" || failed=1
 
-  step "PyIceberg, Spark, cross-engine and workload with the warehouse on local disk"
+  step "PyIceberg, Spark, cross-engine, workload and read-only replica with the warehouse on local disk"
   with_catalog -- \
     pyiceberg-local "bash conformance/pyiceberg/run.sh @URL" \
     spark-local "bash conformance/spark/run.sh @URL" \
     cross-engine-local "bash conformance/common/cross_engine.sh @URL" \
-    workload-local "bash conformance/workload/run.sh @URL" || failed=1
+    workload-local "bash conformance/workload/run.sh @URL" \
+    replica-readonly "bash conformance/replica/run.sh @URL/replicas/local" || failed=1
 
   step "PyIceberg, Spark and cross-engine with the warehouse on S3"
   curl -sf -X PUT "$s3/$bucket" > /dev/null || true
