@@ -1,0 +1,35 @@
+/**
+ * Block codecs for Avro container files: null, deflate (raw DEFLATE, what Iceberg's default
+ * `gzip` manifest compression writes) and snappy. Anything else (zstd, bzip2, xz) fails with the
+ * file and codec named rather than producing a file some reader cannot open.
+ */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { crc32, snappyCompressLiteral, snappyUncompress } from './snappy.ts';
+
+export interface AvroCodec {
+  decompress(block: Buffer): Buffer;
+  compress(block: Buffer): Buffer;
+}
+
+const CODECS: Record<string, AvroCodec> = {
+  null: { decompress: (b) => b, compress: (b) => b },
+  deflate: { decompress: (b) => inflateRawSync(b), compress: (b) => deflateRawSync(b) },
+  snappy: {
+    decompress(b) {
+      const data = snappyUncompress(b.subarray(0, b.length - 4));
+      if (crc32(data) !== b.readUInt32BE(b.length - 4)) throw new Error('snappy block checksum mismatch');
+      return data;
+    },
+    compress(b) {
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(b));
+      return Buffer.concat([snappyCompressLiteral(b), crc]);
+    },
+  },
+};
+
+export function avroCodec(name: string, location: string): AvroCodec {
+  const codec = Object.hasOwn(CODECS, name) ? CODECS[name] : undefined;
+  if (!codec) throw new Error(`Avro file ${location} uses codec "${name}", which is not supported (supported: ${Object.keys(CODECS).join(', ')})`);
+  return codec;
+}
