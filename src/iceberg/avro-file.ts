@@ -9,7 +9,8 @@
 import avro from 'avsc';
 import { Readable } from 'node:stream';
 
-const bigintLong = avro.types.LongType.__with({
+/** Avro `long` decoded to bigint: use it for every Iceberg Avro file. */
+export const bigintLong = avro.types.LongType.__with({
   fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
   toBuffer: (n: bigint | number) => {
     const buf = Buffer.alloc(8);

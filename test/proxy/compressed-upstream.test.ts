@@ -4,7 +4,7 @@
  * compressed bodies it does not change through as they came.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import http, { request as httpRequest } from 'node:http';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
@@ -17,24 +17,12 @@ import { startProxyServer, type RunningProxy } from '../../src/proxy/proxy-serve
 import { startCatalogServer, type RunningServer } from '../../src/server/builtin-server.ts';
 import { createLogger } from '../../src/util/logger.ts';
 import { startFaultServer, type FaultServer } from '../helpers/fault-server.ts';
+import { sendRaw as send, type RawAnswer as Answer } from '../helpers/raw-http.ts';
 
 const logger = createLogger({ level: 'silent' });
 const schema = { type: 'struct', fields: [{ id: 1, name: 'id', type: 'long', required: false }] };
 const GZIP = { 'accept-encoding': 'gzip, deflate, zstd' };
 
-interface Answer { status: number; headers: http.IncomingHttpHeaders; body: Buffer }
-
-function send(base: string, method: string, target: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${base}${target}`, { method, path: target, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
 
 /** Forwards to the catalog, gzips answers for clients that accept gzip, and names itself in /v1/config. */
 async function startGzipHop(upstreamUrl: string): Promise<{ url: string; seenAcceptEncodings: string[]; close(): Promise<void> }> {
@@ -117,7 +105,7 @@ describe('a compressing upstream', () => {
   it('rewrites a gzip-compressed /v1/config and sends it compressed again', async () => {
     const answer = await send(proxy.url, 'GET', '/v1/config', undefined, GZIP);
     expect(answer.headers['content-encoding']).toBe('gzip');
-    expect((JSON.parse(gunzipSync(answer.body).toString('utf8')) as { overrides: { uri: string } }).overrides.uri).toBe(proxy.url);
+    expect((JSON.parse(gunzipSync(answer.bytes).toString('utf8')) as { overrides: { uri: string } }).overrides.uri).toBe(proxy.url);
     expect(hop.seenAcceptEncodings.at(-1)).toBe('gzip, deflate');
   });
 
@@ -126,7 +114,7 @@ describe('a compressing upstream', () => {
     const created = await send(proxy.url, 'POST', '/v1/namespaces/gz/tables', { name: 't', schema }, GZIP);
     const commit = await send(proxy.url, 'POST', '/v1/namespaces/gz/tables/t', { requirements: [], updates: [{ action: 'set-properties', updates: { a: '1' } }] }, GZIP);
     expect([created.status, commit.status, commit.headers['content-encoding']]).toEqual([200, 200, 'gzip']);
-    const location = (answer: Answer) => (JSON.parse(gunzipSync(answer.body).toString('utf8')) as { 'metadata-location': string })['metadata-location'];
+    const location = (answer: Answer) => (JSON.parse(gunzipSync(answer.bytes).toString('utf8')) as { 'metadata-location': string })['metadata-location'];
     const events = await outbox.listEvents({ entity: { namespace: ['gz'], name: 't' }, limit: 10 });
     expect(events.map((e) => e.metadataLocation)).toEqual([location(created), location(commit)]);
     const loaded = await send(proxy.url, 'GET', '/v1/namespaces/gz/tables/t', undefined, GZIP);

@@ -4,7 +4,6 @@
  * injected by a real misbehaving HTTP hop — settled by reading the upstream.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,28 +15,11 @@ import { startProxyServer, type RunningProxy } from '../../src/proxy/proxy-serve
 import { startCatalogServer, type RunningServer } from '../../src/server/builtin-server.ts';
 import { createLogger } from '../../src/util/logger.ts';
 import { startFaultServer, type FaultServer } from '../helpers/fault-server.ts';
+import { sendRaw as send } from '../helpers/raw-http.ts';
 
 const logger = createLogger({ level: 'silent' });
 const schema = { type: 'struct', fields: [{ id: 1, name: 'id', type: 'long', required: false }] };
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** A raw HTTP request: the target goes out exactly as written (fetch would normalize it). */
-function send(base: string, method: string, target: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${base}${target}`, { method, path: target, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
-  });
-}
 
 let dir: string;
 let database: StateDatabase;

@@ -5,7 +5,6 @@
  * credentials passed through by default, `/v1/oauth/tokens` included. No secret reaches a log.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,29 +18,13 @@ import { startCatalogServer, type RunningServer } from '../../src/server/builtin
 import type { Logger } from '../../src/util/logger.ts';
 import { sleep } from '../../src/util/sleep.ts';
 import { startAuthGuardServer, type AuthGuardServer, type Guard } from '../helpers/auth-guard-server.ts';
+import { sendRaw as send, type RawAnswer as Answer } from '../helpers/raw-http.ts';
 
 const schema = { type: 'struct', fields: [{ id: 1, name: 'id', type: 'long', required: false }] };
 const BEARER = 'static-bearer-7f3a9c';
 const CLIENT_SECRET = 'client-secret-2b8e41';
 const AWS_SECRET = 'aws-secret-key-91d0c5e7';
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function send(base: string, method: string, target: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${base}${target}`, { method, path: target, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 /** Every log line any proxy here writes, to check that no secret ends up in one. */
 const logLines: string[] = [];

@@ -5,7 +5,6 @@
  * config yet still recognizes and settles them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,21 +17,11 @@ import { startCatalogServer, type RunningServer } from '../../src/server/builtin
 import { createLogger } from '../../src/util/logger.ts';
 import { startFaultServer, type FaultServer } from '../helpers/fault-server.ts';
 import { startPrefixServer, type PrefixServer } from '../helpers/prefix-server.ts';
+import { sendRaw as send } from '../helpers/raw-http.ts';
 
 const logger = createLogger({ level: 'silent' });
 const schema = { type: 'struct', fields: [{ id: 1, name: 'id', type: 'long', required: false }] };
 
-function send(base: string, method: string, target: string, body?: unknown): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${base}${target}`, { method, path: target, headers: { 'content-type': 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
 
 describe('splitRoute', () => {
   it('prefers announced prefixes, then none, then where a mutation route starts', () => {

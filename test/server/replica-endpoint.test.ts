@@ -5,7 +5,6 @@
  * replica is a catalog of its own (the source's tables are not in it).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,23 +16,10 @@ import { buildCatalog, replicaCatalogName, startCatalogServer, type RunningServe
 import { buildCatalogRoutes } from '../../src/server/catalog-routes.ts';
 import { createLogger } from '../../src/util/logger.ts';
 import { createTableRequest, createViewRequest } from '../helpers/iceberg-requests.ts';
+import { sendRaw as send } from '../helpers/raw-http.ts';
 
 const logger = createLogger({ level: 'silent' });
 
-interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: string }
-
-function send(base: string, method: string, target: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    // The raw target under the base's path (`/replicas/local`), not normalized by a URL parser.
-    const req = httpRequest(base, { method, path: `${new URL(base).pathname.replace(/\/$/, '')}${target}`, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
 
 let dir: string;
 let database: StateDatabase;

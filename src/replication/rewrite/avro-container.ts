@@ -8,20 +8,8 @@
  * from. Longs decode to bigint (Iceberg ids and sizes are 64-bit), exactly as avro-file.ts does.
  */
 import avro from 'avsc';
+import { bigintLong } from '../../iceberg/avro-file.ts';
 import { avroCodec } from './avro-codecs.ts';
-
-const bigintLong = avro.types.LongType.__with({
-  fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
-  toBuffer: (n: bigint | number) => {
-    const buf = Buffer.alloc(8);
-    buf.writeBigInt64LE(BigInt(n));
-    return buf;
-  },
-  fromJSON: (n: number | string) => BigInt(n),
-  toJSON: (n: bigint) => Number(n),
-  isValid: (n: unknown) => typeof n === 'bigint',
-  compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
-});
 
 const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj" 1
 
