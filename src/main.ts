@@ -5,11 +5,16 @@
  */
 import { openDatabase, type StateDatabase } from './catalog/database.ts';
 import { ConfigError, readConfigFile, type ConfigFile } from './config/config-file.ts';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { CONFIG_HELP, loadServerConfig, warehouseLocation, type ServerConfig } from './config/server-config.ts';
 import { OutboxStore } from './outbox/outbox-store.ts';
 import { startProxyServer } from './proxy/proxy-server.ts';
 import { createUpstreamAuth } from './proxy/upstream-auth.ts';
+import { copyFiles } from './replication/copy/copier.ts';
+import { LocationMap } from './replication/rewrite/location-map.ts';
+import { Shipper } from './replication/shipper.ts';
+import { createStoreResolver } from './storage/store-resolver.ts';
 import { createAdminApp } from './server/admin-routes.ts';
 import { buildCatalog, replicaCatalogName, startCatalogServer, type RunningServer } from './server/builtin-server.ts';
 import { createLogger } from './util/logger.ts';
@@ -93,13 +98,31 @@ async function startProxyInFront(config: ServerConfig, database: StateDatabase) 
     upstreamUrl = builtin.url;
   }
   // The default replica `local`: a read-only catalog in the same state database, its files in a
-  // second warehouse folder. Replication into it is not there yet: it stays empty for now.
+  // second warehouse folder; every table of the built-in catalog is shipped into it.
+  const replicaWarehouse = warehouseLocation(resolve(config.dataDir, 'replicas', 'local'));
   const replica = await buildCatalog(
-    { ...config, warehouse: warehouseLocation(resolve(config.dataDir, 'replicas', 'local')) },
+    { ...config, warehouse: replicaWarehouse },
     logger,
     database,
     { name: replicaCatalogName('local'), readOnly: { reason: 'This is the read-only replica "local" of Icerelay: write through the source catalog instead' } },
   );
+  // Shipping needs the source's files: for now from the built-in catalog (an external upstream's
+  // tables are recorded in the outbox but not shipped yet).
+  const stores = createStoreResolver({ s3: config.s3 });
+  const shipper = builtin && new Shipper({
+    outbox,
+    destination: 'local',
+    source: builtin.catalog,
+    sync: {
+      sourceStores: stores,
+      replicaStores: stores,
+      copyFiles: (items) => copyFiles(items, { source: { s3: config.s3 }, destination: { s3: config.s3 } }),
+      map: new LocationMap([{ source: `${config.warehouse}/`, destination: `${replicaWarehouse}/` }]),
+      replica: replica.catalog,
+    },
+    logger,
+    workerId: `${hostname()}:${process.pid}`,
+  });
   const proxy = await startProxyServer({
     host: config.host,
     port: config.port,
@@ -112,7 +135,11 @@ async function startProxyInFront(config: ServerConfig, database: StateDatabase) 
     logger,
     admin: createAdminApp(outbox),
     replicas: new Map([['local', replica.app]]),
+    onOutcome: (_entryId, outcome) => {
+      if (outcome.status === 'committed') shipper?.wake();
+    },
   });
+  shipper?.start();
   const settled = await proxy.settleUnsettled();
   if (settled.settled + settled.open > 0) logger.info(settled, 'settled outbox entries left open by the previous run');
   logger.info(
@@ -127,6 +154,8 @@ async function startProxyInFront(config: ServerConfig, database: StateDatabase) 
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await proxy.close();
+    await shipper?.stop();
+    stores.destroy();
     await builtin?.close();
     await replica.close();
     await database.close();

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Hono } from 'hono';
+import type { Outcome } from '../outbox/outbox.ts';
 import { listen, requestListener } from '../server/http-server.ts';
 import { isJsonObject, parseJson } from '../util/json.ts';
 import type { Logger } from '../util/logger.ts';
@@ -29,6 +30,8 @@ export interface ProxyServerOptions {
   admin?: Hono;
   /** Read-only replica catalogs by destination name, served under `/replicas/{destination}`. */
   replicas?: Map<string, Hono>;
+  /** Called after a mutation's outcome is recorded (wakes the shipper). */
+  onOutcome?: (entryId: number, outcome: Outcome) => void;
   /** The URL clients use; defaults to http://host:port. */
   publicUrl?: string;
 }
@@ -55,6 +58,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
     },
     maxBodyBytes: options.maxBodyBytes,
     logger: options.logger,
+    onOutcome: options.onOutcome,
     settle: async (id, mutation, headers) => {
       await settle(id, mutation, headers);
     },

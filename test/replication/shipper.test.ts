@@ -1,0 +1,99 @@
+/**
+ * The shipper over the real outbox: commits through the proxy to the built-in catalog are shipped
+ * to a replica catalog in order, the position follows, redelivery changes nothing, and a table
+ * that cannot be shipped (a location outside the mapping) fails alone while the others go on.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type StateDatabase } from '../../src/catalog/database.ts';
+import { loadServerConfig } from '../../src/config/server-config.ts';
+import { OutboxStore } from '../../src/outbox/outbox-store.ts';
+import { startProxyServer, type RunningProxy } from '../../src/proxy/proxy-server.ts';
+import { copyFiles } from '../../src/replication/copy/copier.ts';
+import { LocationMap } from '../../src/replication/rewrite/location-map.ts';
+import { Shipper } from '../../src/replication/shipper.ts';
+import { buildCatalog, replicaCatalogName, startCatalogServer, type RunningServer } from '../../src/server/builtin-server.ts';
+import { createStoreResolver } from '../../src/storage/store-resolver.ts';
+import { createLogger } from '../../src/util/logger.ts';
+import { sendRaw as send } from '../helpers/raw-http.ts';
+
+const logger = createLogger({ level: 'silent' });
+const schema = { type: 'struct', fields: [{ id: 1, name: 'id', type: 'long', required: false }] };
+
+let dir: string;
+let database: StateDatabase;
+let outbox: OutboxStore;
+let source: RunningServer;
+let proxy: RunningProxy;
+let shipper: Shipper;
+let replica: Awaited<ReturnType<typeof buildCatalog>>;
+const closers: Array<() => Promise<void>> = [];
+
+/** Ships until nothing is due. */
+async function drain(): Promise<void> {
+  for (let round = 0; round < 20 && (await shipper.syncOnce()) > 0; round++) {
+    // next round
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'icerelay-shipper-'));
+  database = await openDatabase({ kind: 'sqlite', path: join(dir, 'state.db') });
+  outbox = new OutboxStore(database);
+  const config = { ...loadServerConfig({ ICERELAY_DATA_DIR: dir }), port: 0 };
+  source = await startCatalogServer(config, logger, database);
+  const replicaWarehouse = pathToFileURL(join(dir, 'replica')).href;
+  replica = await buildCatalog({ ...config, warehouse: replicaWarehouse }, logger, database, { name: replicaCatalogName('local') });
+  proxy = await startProxyServer({ host: '127.0.0.1', port: 0, upstreamUrl: source.url, upstreamTimeoutMs: 5000, maxBodyBytes: 1 << 20, outbox, logger });
+  const stores = createStoreResolver();
+  shipper = new Shipper({
+    outbox, destination: 'local', source: source.catalog, logger, workerId: 'test',
+    sync: {
+      sourceStores: stores, replicaStores: stores, copyFiles: (items) => copyFiles(items), replica: replica.catalog,
+      map: new LocationMap([{ source: `${config.warehouse}/`, destination: `${replicaWarehouse}/` }]),
+    },
+  });
+  closers.push(() => proxy.close(), async () => stores.destroy(), () => replica.close(), () => source.close(), () => database.close());
+});
+
+afterAll(async () => {
+  for (const close of closers) await close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('Shipper', () => {
+  it('ships namespaces and every table commit in order; the position follows', async () => {
+    expect((await send(proxy.url, 'POST', '/v1/namespaces', { namespace: ['shop'], properties: { owner: 'data' } })).status).toBe(200);
+    expect((await send(proxy.url, 'POST', '/v1/namespaces/shop/tables', { name: 'orders', schema })).status).toBe(200);
+    for (const n of [1, 2, 3]) {
+      const commit = { requirements: [], updates: [{ action: 'set-properties', updates: { n: String(n) } }] };
+      expect((await send(proxy.url, 'POST', '/v1/namespaces/shop/tables/orders', commit)).status).toBe(200);
+    }
+    await drain();
+    const id = { namespace: ['shop'], name: 'orders' };
+    const [sourceTable, replicaTable] = [await source.catalog.loadTable(id), await replica.catalog.loadTable(id)];
+    expect(replicaTable.metadata['table-uuid']).toBe(sourceTable.metadata['table-uuid']);
+    expect(replicaTable.metadata.properties.n).toBe('3');
+    expect(replicaTable.metadata.location.startsWith(pathToFileURL(join(dir, 'replica')).href)).toBe(true);
+    expect(await replica.catalog.loadNamespace(['shop'])).toEqual({ owner: 'data' });
+    expect((await outbox.position('local', id))?.position).toBe(await outbox.entitySequence(id));
+    // Nothing is due any more; shipping again changes nothing.
+    expect(await shipper.syncOnce()).toBe(0);
+    expect((await replica.catalog.loadTable(id)).metadataLocation).toBe(replicaTable.metadataLocation);
+  });
+
+  it('fails a table whose files lie outside the mapping, and ships the others', async () => {
+    const elsewhere = pathToFileURL(join(dir, 'elsewhere', 'odd')).href;
+    expect((await send(proxy.url, 'POST', '/v1/namespaces/shop/tables', { name: 'odd', schema, location: elsewhere })).status).toBe(200);
+    expect((await send(proxy.url, 'POST', '/v1/namespaces/shop/tables', { name: 'fine', schema })).status).toBe(200);
+    await drain();
+    expect(await replica.catalog.tableExists({ namespace: ['shop'], name: 'fine' })).toBe(true);
+    expect(await replica.catalog.tableExists({ namespace: ['shop'], name: 'odd' })).toBe(false);
+    const failed = await outbox.position('local', { namespace: ['shop'], name: 'odd' });
+    expect(failed?.position).toBe(0);
+    expect(failed?.lastError).toContain(`${elsewhere} (table location) is under no mapped source prefix`);
+  });
+});
