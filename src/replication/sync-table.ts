@@ -86,12 +86,12 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
         }
         copies.push({ source: referenced.sourceLocation, destination: referenced.destinationLocation, size: Number(referenced.sizeInBytes) });
       }
+      await ctx.replicaStores.storeFor(manifest.destinationLocation).write(manifest.destinationLocation, manifest.bytes);
       rewritten.set(entry.path, manifest);
     }
+    // Written after its manifests: a list never names a manifest that is not there.
     const lengths = new Map([...rewritten].map(([path, m]) => [path, m.length]));
     const list = rewriteManifestList(listBytes, file.location, ctx.map, lengths);
-    // Written after its manifests: a list never names a manifest that is not there.
-    for (const manifest of rewritten.values()) await ctx.replicaStores.storeFor(manifest.destinationLocation).write(manifest.destinationLocation, manifest.bytes);
     await ctx.replicaStores.storeFor(list.destinationLocation).write(list.destinationLocation, list.bytes);
   }
   const copied = await ctx.copyFiles(dedupe(copies));
