@@ -133,7 +133,7 @@ async function startProxyInFront(config: ServerConfig, database: StateDatabase) 
     maxBodyBytes: config.maxBodyBytes,
     outbox,
     logger,
-    admin: createAdminApp(outbox),
+    admin: createAdminApp(outbox, shipper ? ['local'] : []),
     replicas: new Map([['local', replica.app]]),
     onOutcome: (_entryId, outcome) => {
       if (outcome.status === 'committed') shipper?.wake();

@@ -218,6 +218,18 @@ export class OutboxStore {
     return newest ? rows.reverse() : rows;
   }
 
+  /** Every entity that has events, with the sequence of its newest one, in key order. */
+  async entities(): Promise<{ entity: EntityRef; entityKey: string; lastSequence: number }[]> {
+    const rows = await this.db.selectFrom('outbox_entities').select(['entity_key', 'last_sequence']).orderBy('entity_key').execute();
+    return rows.map((r) => ({ entity: parseEntityKey(r.entity_key), entityKey: r.entity_key, lastSequence: Number(r.last_sequence) }));
+  }
+
+  /** The event of `entity` with this sequence, if any. */
+  async event(entity: EntityRef, sequence: number): Promise<TableEvent | undefined> {
+    const row = await this.db.selectFrom('outbox_events').selectAll().where('entity_key', '=', entityKey(entity)).where('sequence', '=', sequence).executeTakeFirst();
+    return row ? toTableEvent(row) : undefined;
+  }
+
   /** The sequence of an entity's newest event; 0 when it has none. */
   async entitySequence(entity: EntityRef): Promise<number> {
     const row = await this.db.selectFrom('outbox_entities').select('last_sequence')

@@ -1,10 +1,13 @@
 /**
- * The admin API: `/admin/v1/...`. For now, the outbox: `GET /admin/v1/outbox?table=ns.t&limit=N`.
+ * The admin API: `/admin/v1/...`:
+ * - `GET /admin/v1/outbox?table=ns.t&limit=N`: the recorded mutations (newest N, oldest first);
+ * - `GET /admin/v1/replication/status?table=ns.t`: per table and destination, how far replication is.
  */
 import { Hono } from 'hono';
 import { badRequest, IcebergError } from '../errors/iceberg-error.ts';
 import { toEventPayload } from '../outbox/event-payload.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
+import { replicationStatus } from '../replication/status.ts';
 import { toJson } from '../util/json.ts';
 
 
@@ -15,7 +18,7 @@ function parseTableParam(value: string): { namespace: string[]; name: string } |
   return { namespace: parts.slice(0, -1), name: parts.at(-1)! };
 }
 
-export function createAdminApp(outbox: OutboxStore): Hono {
+export function createAdminApp(outbox: OutboxStore, destinations: string[] = []): Hono {
   const app = new Hono();
   app.notFound((c) => new IcebergError(404, 'NoSuchResourceException', `No admin route for ${c.req.method} ${c.req.path}`).toResponse());
   app.get('/admin/v1/outbox', async (c) => {
@@ -28,6 +31,13 @@ export function createAdminApp(outbox: OutboxStore): Hono {
     // Newest `limit` events of the table (or of all tables), oldest first.
     const events = await outbox.listEvents({ entity, limit, newest: true });
     return new Response(toJson({ events: events.map(toEventPayload) }), { headers: { 'content-type': 'application/json' } });
+  });
+  app.get('/admin/v1/replication/status', async (c) => {
+    const table = c.req.query('table');
+    const entity = table === undefined ? undefined : parseTableParam(table);
+    if (table !== undefined && !entity) return badRequest(`table must be namespace.table, not '${table}'`).toResponse();
+    const tables = await replicationStatus(outbox, destinations, entity);
+    return new Response(toJson({ destinations, tables }), { headers: { 'content-type': 'application/json' } });
   });
   return app;
 }

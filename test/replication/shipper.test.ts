@@ -16,6 +16,7 @@ import { copyFiles } from '../../src/replication/copy/copier.ts';
 import { LocationMap } from '../../src/replication/rewrite/location-map.ts';
 import { Shipper } from '../../src/replication/shipper.ts';
 import { buildCatalog, replicaCatalogName, startCatalogServer, type RunningServer } from '../../src/server/builtin-server.ts';
+import { createAdminApp } from '../../src/server/admin-routes.ts';
 import { createStoreResolver } from '../../src/storage/store-resolver.ts';
 import { createLogger } from '../../src/util/logger.ts';
 import { sendRaw as send } from '../helpers/raw-http.ts';
@@ -95,5 +96,24 @@ describe('Shipper', () => {
     const failed = await outbox.position('local', { namespace: ['shop'], name: 'odd' });
     expect(failed?.position).toBe(0);
     expect(failed?.lastError).toContain(`${elsewhere} (table location) is under no mapped source prefix`);
+  });
+
+  it('reports per table and destination how far replication is', async () => {
+    const commit = { requirements: [], updates: [{ action: 'set-properties', updates: { n: '4' } }] };
+    expect((await send(proxy.url, 'POST', '/v1/namespaces/shop/tables/orders', commit)).status).toBe(200);
+    const admin = createAdminApp(outbox, ['local']);
+    interface Row { entity: { namespace: string[]; name?: string }; state: string; eventsBehind: number; oldestPendingAtMs: number | null; lastError: string | null }
+    const status = async (query = '') => ((await (await admin.request(`/admin/v1/replication/status${query}`)).json()) as { tables: Row[] }).tables;
+    const byName = (rows: Row[]) => Object.fromEntries(rows.map((r) => [[...r.entity.namespace, r.entity.name ?? ''].join('.'), r]));
+    let rows = byName(await status());
+    expect(rows['shop.orders']).toMatchObject({ state: 'pending', eventsBehind: 1 });
+    expect(rows['shop.orders']!.oldestPendingAtMs).toBeGreaterThan(0);
+    expect(rows['shop.fine']).toMatchObject({ state: 'completed', eventsBehind: 0, oldestPendingAtMs: null });
+    expect(rows['shop.odd']!.lastError).toContain('is under no mapped source prefix');
+    expect(rows['shop.']).toMatchObject({ state: 'completed' });
+    await drain();
+    rows = byName(await status('?table=shop.orders'));
+    expect(Object.keys(rows)).toEqual(['shop.orders']);
+    expect(rows['shop.orders']).toMatchObject({ state: 'completed', eventsBehind: 0 });
   });
 });

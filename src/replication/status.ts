@@ -1,0 +1,49 @@
+/**
+ * Replication status per table (and namespace) and destination, from the outbox: how far each
+ * destination has shipped each entity's events, what state its queue is in, and how old the
+ * oldest commit not yet replicated is. What `/admin/v1/replication/status` returns.
+ */
+import { entityKey } from '../outbox/entity-key.ts';
+import type { EntityRef } from '../outbox/outbox.ts';
+import type { OutboxStore } from '../outbox/outbox-store.ts';
+
+export type ReplicationState = 'pending' | 'completed' | 'failed' | 'paused';
+
+export interface EntityStatus {
+  destination: string;
+  entity: EntityRef;
+  state: ReplicationState;
+  /** The last event sequence the destination applied; `latestSequence` is the entity's newest. */
+  position: number;
+  latestSequence: number;
+  /** Events recorded but not applied at the destination (rejected ones included until stepped over). */
+  eventsBehind: number;
+  /** When the oldest event not yet applied was recorded; null when none is behind. */
+  oldestPendingAtMs: number | null;
+  /** Consecutive failed attempts, and the last error (kept for display until a success). */
+  attempts: number;
+  lastError: string | null;
+  completedAtMs: number | null;
+}
+
+export async function replicationStatus(outbox: OutboxStore, destinations: string[], only?: EntityRef): Promise<EntityStatus[]> {
+  const onlyKey = only && entityKey(only);
+  const entities = (await outbox.entities()).filter((e) => onlyKey === undefined || e.entityKey === onlyKey);
+  const out: EntityStatus[] = [];
+  for (const destination of destinations) {
+    const positions = new Map((await outbox.positions({ destination })).map((p) => [p.entityKey, p]));
+    for (const { entity, entityKey: key, lastSequence } of entities) {
+      const p = positions.get(key);
+      const position = p?.position ?? 0;
+      const behind = Math.max(0, lastSequence - position);
+      const oldest = behind > 0 ? await outbox.event(entity, position + 1) : undefined;
+      const state: ReplicationState = p?.state === 'failed' || p?.state === 'paused' ? p.state : behind > 0 ? 'pending' : 'completed';
+      out.push({
+        destination, entity, state, position, latestSequence: lastSequence, eventsBehind: behind,
+        oldestPendingAtMs: oldest?.createdAtMs ?? null,
+        attempts: p?.attempts ?? 0, lastError: p?.lastError ?? null, completedAtMs: p?.completedAtMs ?? null,
+      });
+    }
+  }
+  return out;
+}
