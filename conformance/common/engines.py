@@ -118,6 +118,14 @@ def stop_spark(spark) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def drop_run_namespace(catalog, namespace: str) -> None:
+    """Purges the run's tables and drops its namespace: how a runner ends unless --keep."""
+    if catalog.namespace_exists(namespace):
+        for table in catalog.list_tables(namespace):
+            catalog.purge_table(table)
+        catalog.drop_namespace(namespace)
+
+
 def sorted_rows(rows) -> list[tuple]:
     """Rows as a sorted list of tuples; None sorts first in any column."""
     return sorted((tuple(r) for r in rows), key=lambda r: tuple((v is not None, v if v is not None else 0) for v in r))

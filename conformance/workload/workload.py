@@ -489,10 +489,8 @@ def setup():
 
 def teardown():
     try:
-        if catalog and not args.keep and catalog.namespace_exists(NS):
-            for table in catalog.list_tables(NS):
-                catalog.purge_table(table)
-            catalog.drop_namespace(NS)
+        if catalog and not args.keep:
+            engines.drop_run_namespace(catalog, NS)
     finally:
         if _spark is not None:
             engines.stop_spark(_spark)
