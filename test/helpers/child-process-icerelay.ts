@@ -4,7 +4,6 @@
  * it; every child ever started is killed when the test process exits, whatever happened.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -47,17 +46,6 @@ export async function killAllChildren(): Promise<void> {
   })));
 }
 
-/** A port nothing listens on right now. Icerelay's config wants a real port, not 0. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 export interface StartOptions {
   /** Extra arguments of src/main.ts, e.g. `['--catalog-only']`. */

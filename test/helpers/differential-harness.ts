@@ -24,7 +24,6 @@
  */
 import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
@@ -118,17 +117,6 @@ export class Normalizer {
   }
 }
 
-/** A port nothing listens on right now (the OS's choice). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboxEventPayload } from '../../src/outbox/event-payload.ts';
-import { freePort, killAllChildren, startIcerelay, type IcerelayChild } from '../helpers/child-process-icerelay.ts';
+import { killAllChildren, startIcerelay, type IcerelayChild } from '../helpers/child-process-icerelay.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { startHop, type HeldRequest, type Hop, type HopMode } from '../helpers/child-process-hop.ts';
 import { sendRaw, type Answer } from '../helpers/differential-harness.ts';
 

@@ -32,7 +32,8 @@ import { OutboxStore } from '../../src/outbox/outbox-store.ts';
 import { startProxyServer, type RunningProxy } from '../../src/proxy/proxy-server.ts';
 import { startCatalogServer, type RunningServer } from '../../src/server/builtin-server.ts';
 import { createLogger } from '../../src/util/logger.ts';
-import { decodedBody, freePort, Normalizer, sendRaw, startJavaFixture, type Answer, type JavaFixture } from '../helpers/differential-harness.ts';
+import { decodedBody, Normalizer, sendRaw, startJavaFixture, type Answer, type JavaFixture } from '../helpers/differential-harness.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { createTableRequest, createViewRequest } from '../helpers/iceberg-requests.ts';
 
 const logger = createLogger({ level: 'silent' });
