@@ -6,17 +6,16 @@
 import { openDatabase, type StateDatabase } from './catalog/database.ts';
 import { ConfigError, readConfigFile, type ConfigFile } from './config/config-file.ts';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
-import { CONFIG_HELP, loadServerConfig, warehouseLocation, type ServerConfig } from './config/server-config.ts';
+import { CONFIG_HELP, loadServerConfig, type ServerConfig } from './config/server-config.ts';
 import { OutboxStore } from './outbox/outbox-store.ts';
 import { startProxyServer } from './proxy/proxy-server.ts';
 import { createUpstreamAuth } from './proxy/upstream-auth.ts';
-import { copyFiles } from './replication/copy/copier.ts';
-import { LocationMap } from './replication/rewrite/location-map.ts';
-import { Shipper } from './replication/shipper.ts';
-import { createStoreResolver } from './storage/store-resolver.ts';
+import { UpstreamClient } from './proxy/upstream-client.ts';
+import { resolveReplication } from './replication/destinations.ts';
+import { createReplicationService } from './replication/replication-service.ts';
+import { builtinSource, restSource, type SourceCatalog } from './replication/source-catalog.ts';
 import { createAdminApp } from './server/admin-routes.ts';
-import { buildCatalog, replicaCatalogName, startCatalogServer, type RunningServer } from './server/builtin-server.ts';
+import { startCatalogServer, type RunningServer } from './server/builtin-server.ts';
 import { createLogger } from './util/logger.ts';
 
 const HELP = `icerelay: an Apache Iceberg REST catalog proxy that records every commit for replication.
@@ -76,7 +75,7 @@ try {
     const catalog = await startCatalogServer(config, logger, database);
     logger.info({ url: catalog.url, warehouse: config.warehouse }, `Iceberg REST catalog (no proxy) listening on ${catalog.url}`);
   } else {
-    await startProxyInFront(config, database);
+    await startProxyInFront(config, file, database);
   }
 } catch (error) {
   if (error instanceof ConfigError || error instanceof UsageError) {
@@ -88,40 +87,25 @@ try {
   process.exit(1);
 }
 
-async function startProxyInFront(config: ServerConfig, database: StateDatabase) {
+async function startProxyInFront(config: ServerConfig, file: ConfigFile, database: StateDatabase) {
+  const settings = resolveReplication(config, file);
   const outbox = new OutboxStore(database);
   let builtin: RunningServer | undefined;
   let upstreamUrl = config.upstream?.url;
+  let sourceClient: UpstreamClient | undefined;
+  let source: SourceCatalog;
   if (!upstreamUrl) {
     // The built-in catalog listens on loopback only, on a port of its own: clients go through the proxy.
     builtin = await startCatalogServer({ ...config, host: '127.0.0.1', port: 0 }, logger, database);
     upstreamUrl = builtin.url;
+    source = builtinSource(builtin.catalog);
+  } else {
+    // The shipper's own connection to the upstream, with the proxy's upstream credentials.
+    sourceClient = new UpstreamClient({ url: upstreamUrl, timeoutMs: config.upstreamTimeoutMs, maxSockets: 16, auth: createUpstreamAuth(config.upstream!.auth, upstreamUrl) });
+    source = restSource(sourceClient);
   }
-  // The default replica `local`: a read-only catalog in the same state database, its files in a
-  // second warehouse folder; every table of the built-in catalog is shipped into it.
-  const replicaWarehouse = warehouseLocation(resolve(config.dataDir, 'replicas', 'local'));
-  const replica = await buildCatalog(
-    { ...config, warehouse: replicaWarehouse },
-    logger,
-    database,
-    { name: replicaCatalogName('local'), readOnly: { reason: 'This is the read-only replica "local" of Icerelay: write through the source catalog instead' } },
-  );
-  // Shipping needs the source's files: for now from the built-in catalog (an external upstream's
-  // tables are recorded in the outbox but not shipped yet).
-  const stores = createStoreResolver({ s3: config.s3 });
-  const shipper = builtin && new Shipper({
-    outbox,
-    destination: 'local',
-    source: builtin.catalog,
-    sync: {
-      sourceStores: stores,
-      replicaStores: stores,
-      copyFiles: (items) => copyFiles(items, { source: { s3: config.s3 }, destination: { s3: config.s3 } }),
-      map: new LocationMap([{ source: `${config.warehouse}/`, destination: `${replicaWarehouse}/` }]),
-      replica: replica.catalog,
-    },
-    logger,
-    workerId: `${hostname()}:${process.pid}`,
+  const replication = await createReplicationService({
+    config, settings, database, outbox, source, logger, workerId: `${hostname()}:${process.pid}`,
   });
   const proxy = await startProxyServer({
     host: config.host,
@@ -133,13 +117,13 @@ async function startProxyInFront(config: ServerConfig, database: StateDatabase) 
     maxBodyBytes: config.maxBodyBytes,
     outbox,
     logger,
-    admin: createAdminApp(outbox, shipper ? ['local'] : []),
-    replicas: new Map([['local', replica.app]]),
+    admin: createAdminApp(outbox, replication.destinations),
+    replicas: replication.replicas,
     onOutcome: (_entryId, outcome) => {
-      if (outcome.status === 'committed') shipper?.wake();
+      if (outcome.status === 'committed') replication.wake();
     },
   });
-  shipper?.start();
+  replication.start();
   const settled = await proxy.settleUnsettled();
   if (settled.settled + settled.open > 0) logger.info(settled, 'settled outbox entries left open by the previous run');
   logger.info(
@@ -149,15 +133,17 @@ async function startProxyInFront(config: ServerConfig, database: StateDatabase) 
       upstreamAuth: config.upstream?.auth.type ?? 'none',
       warehouse: config.warehouse, database: config.database.kind,
     },
-    `Iceberg REST catalog listening on ${proxy.url}; read-only replica "local" at ${proxy.url}/replicas/local`,
+    `Iceberg REST catalog listening on ${proxy.url}` +
+      (replication.destinations.length > 0
+        ? `; read-only replicas at ${replication.destinations.map((d) => `${proxy.url}/replicas/${d}`).join(', ')}`
+        : '; no replication configured'),
   );
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await proxy.close();
-    await shipper?.stop();
-    stores.destroy();
+    await replication.stop();
+    sourceClient?.close();
     await builtin?.close();
-    await replica.close();
     await database.close();
     process.exit(0);
   };

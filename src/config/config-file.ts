@@ -1,11 +1,12 @@
 /**
  * The configuration file (`icerelay.yaml`): its schema, `${VAR}` substitution for secrets, and
  * validation errors that name the field. Every field is optional; what is missing falls back to
- * the environment variables and defaults of src/config.ts. README.md documents each field.
+ * the environment variables and defaults of server-config.ts. README.md documents each field.
  */
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { parseIsoDuration } from '../util/iso-duration.ts';
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 const port = z.number().int().min(0).max(65535);
@@ -47,6 +48,48 @@ const s3Settings = z.strictObject({
   sessionToken: nonEmpty.optional(),
 });
 
+/** `7d`, `12h`, `30m`, `45s`, or an ISO-8601 duration (`P7D`, `PT12H`). */
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `must be a duration such as 7d, 12h, 30m or P7D, not '${text}'` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** A table pattern: `ns.table`, `*` within one level, `**` across levels (`sales.*`, `**`). */
+const tablePattern = z.string().regex(/^[^\s]+$/, 'must be a pattern such as sales.orders, sales.* or **');
+
+const destinationName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'must be letters, digits, - and _ (it names the endpoint /replicas/<name>)');
+
+const replicationDestination = z.strictObject({
+  /** Root of the replica tables' locations: a folder, file:///path or s3://bucket/prefix. */
+  warehouse: nonEmpty,
+  /** S3 settings for the destination's buckets (default: the catalog's S3 settings). */
+  s3: s3Settings.optional(),
+  /** Location prefix pairs, longest source prefix first wins; default: the source warehouse to `warehouse`. */
+  locations: z.array(z.strictObject({ source: nonEmpty, destination: nonEmpty })).min(1).optional(),
+  /** Namespace levels put in front of every replicated namespace (fan-in of several sources). */
+  namespacePrefix: z.union([nonEmpty.transform((s) => [s]), z.array(nonEmpty).min(1)]).optional(),
+  retention: z.strictObject({ keepLast: positiveInt.optional(), maxAge: duration.optional() }).optional(),
+  /** S3 storage class of copied objects, e.g. STANDARD_IA. */
+  storageClass: nonEmpty.optional(),
+  /** SSE-KMS key (id, ARN or alias) for copied objects. */
+  sseKmsKeyId: nonEmpty.optional(),
+  /** Credentials handed to readers of the replica endpoint in load results (read-only ones). */
+  readCredentials: z.strictObject({ accessKeyId: nonEmpty, secretAccessKey: nonEmpty, sessionToken: nonEmpty.optional() }).optional(),
+  /** What a source table drop does to its replica: `keep` it (default) or `drop` it too (files stay). */
+  onSourceDrop: z.enum(['keep', 'drop']).optional(),
+});
+
+const replicationRule = z.strictObject({
+  tables: z.array(tablePattern).min(1).default(['**']),
+  exclude: z.array(tablePattern).default([]),
+  /** Destination names; default: every destination. */
+  to: z.array(destinationName).min(1).optional(),
+});
+
 export const configFileSchema = z.strictObject({
   server: z.strictObject({
     host: nonEmpty.optional(),
@@ -70,10 +113,41 @@ export const configFileSchema = z.strictObject({
     url: httpUrl,
     timeoutMs: positiveInt.optional(),
     auth: upstreamAuth.default({ type: 'passthrough' }),
+    /** S3 settings to read the upstream's table files with (for replication). */
+    s3: s3Settings.optional(),
+  }).optional(),
+  /** Where tables are replicated to. Absent: every table into the built-in replica `local`. */
+  replication: z.strictObject({
+    destinations: z.record(destinationName, replicationDestination).refine((d) => Object.keys(d).length > 0, 'name at least one destination'),
+    /** Which tables go where; default: every table to every destination. */
+    rules: z.array(replicationRule).min(1).optional(),
+    /** Shipper settings: tables shipped at once per destination, and the poll interval. */
+    concurrency: positiveInt.optional(),
+    pollMs: positiveInt.optional(),
+  }).superRefine((r, ctx) => {
+    for (const [i, rule] of (r.rules ?? []).entries()) {
+      for (const [j, name] of (rule.to ?? []).entries()) {
+        if (!Object.hasOwn(r.destinations, name)) {
+          ctx.addIssue({ code: 'custom', path: ['rules', i, 'to', j], message: `no destination named '${name}' (destinations: ${Object.keys(r.destinations).join(', ')})` });
+        }
+      }
+    }
   }).optional(),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
+export type S3Settings = z.infer<typeof s3Settings>;
+export type ReplicationSection = NonNullable<ConfigFile['replication']>;
+export type DestinationSection = z.infer<typeof replicationDestination>;
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Milliseconds of `7d` / `12h` / `30m` / `45s` or an ISO-8601 duration; undefined if neither. */
+export function parseDuration(text: string): number | undefined {
+  const short = /^(\d+)([smhd])$/.exec(text);
+  if (short) return Number(short[1]) * UNIT_MS[short[2]!]!;
+  return parseIsoDuration(text);
+}
 export type UpstreamAuthConfig = z.infer<typeof upstreamAuth>;
 
 /** A configuration problem, with the file and field it is about. */

@@ -5,27 +5,38 @@
  *
  * Shipping is state-based: a table event brings the replica to the source metadata the event
  * names (or, when the event carries none — a multi-table transaction — to the source's current
- * state). Namespace events create the namespace and copy its properties. Drops keep the replica
- * (a replica outlives its source by design). Views are not replicated yet: their queues fail
- * with that reason instead of being skipped silently.
+ * state). Namespace events create the namespace and copy its properties. A rename moves the
+ * replica table (same UUID) to its new name. Drops keep the replica unless the destination says
+ * otherwise (a replica outlives its source by design). Tables the destination's rules do not
+ * select are stepped over. Views are not replicated yet: their queues fail with that reason
+ * instead of being skipped silently.
  */
 import type { BuiltinCatalog } from '../catalog/builtin-catalog.ts';
+import type { Identifier } from '../catalog/identifiers.ts';
 import type { EntityRef, TableEvent } from '../outbox/outbox.ts';
 import type { ClaimedWork, OutboxStore } from '../outbox/outbox-store.ts';
 import type { Logger } from '../util/logger.ts';
 import { mapWithConcurrency } from './copy/concurrency.ts';
+import { SourceReadError, type SourceCatalog } from './source-catalog.ts';
 import { syncTable, type TableSyncContext } from './sync-table.ts';
+import { EVERYTHING, TableSelector } from './table-selector.ts';
 
 export interface ShipperOptions {
   outbox: OutboxStore;
   /** The destination's name (its outbox queues are claimed under it). */
   destination: string;
   /** The source catalog, for the current state when an event names no metadata file. */
-  source: BuiltinCatalog;
+  source: SourceCatalog;
   sync: TableSyncContext;
   logger: Logger;
   /** Distinct per process. */
   workerId: string;
+  /** Which tables and namespaces this destination takes; default: all. */
+  selector?: TableSelector;
+  /** Levels put in front of every namespace in the replica; default none (same names). */
+  namespacePrefix?: string[];
+  /** What a source drop does to the replica: kept (default) or dropped too (its files are kept). */
+  onSourceDrop?: 'keep' | 'drop';
   /** Tables shipped at once. */
   concurrency?: number;
   /** How long a claim holds before another worker may take the queue. */
@@ -106,51 +117,116 @@ export class Shipper {
 
   private async apply(event: TableEvent): Promise<void> {
     const { entity } = event;
+    const selector = this.options.selector ?? EVERYTHING_SELECTOR;
+    const isTable = entity.name !== undefined;
+    if (isTable ? !selector.selectsTable(entity.namespace, entity.name!) : !selector.selectsNamespace(entity.namespace)) return;
     switch (event.kind) {
       case 'create-table':
       case 'register-table':
       case 'commit-table':
       case 'commit-transaction':
+        return this.syncTableEntity(tableId(entity), event.metadataLocation);
       case 'rename-table':
-        return this.syncTableEntity(entity, event.metadataLocation);
+        return this.renameTable(event);
       case 'create-namespace':
       case 'update-namespace-properties':
-        return this.syncNamespace(entity);
+        return this.syncNamespace(entity.namespace);
       case 'drop-table':
       case 'unregister-table':
+        return this.sourceDropped(tableId(entity));
       case 'drop-namespace':
-        return; // the replica keeps what the source dropped
+        return; // the replica keeps its namespaces (they may hold kept tables)
       default:
         throw new Error(`${event.kind} events are not replicated yet (views): ${entity.namespace.join('.')}.${entity.name ?? ''}`);
     }
   }
 
-  private async syncTableEntity(entity: EntityRef, metadataLocation: string | null): Promise<void> {
-    const id = { namespace: entity.namespace, name: entity.name! };
-    let location = metadataLocation;
-    if (location === null) {
-      // Renamed away or dropped since: nothing of this name to bring over.
-      if (!(await this.options.source.tableExists(id))) return;
-      location = await this.options.source.tableMetadataLocation(id);
-    }
-    await syncTable(this.options.sync, id, location);
+  /** The replica's name for a source table (the destination's namespace prefix in front). */
+  private replicaId(id: Identifier): Identifier {
+    return { namespace: [...(this.options.namespacePrefix ?? []), ...id.namespace], name: id.name };
   }
 
-  private async syncNamespace(entity: EntityRef): Promise<void> {
-    const { source } = this.options;
+  private async syncTableEntity(id: Identifier, metadataLocation: string | null): Promise<void> {
     const replica = this.options.sync.replica;
-    if (!(await source.namespaceExists(entity.namespace))) return;
-    const properties = await source.loadNamespace(entity.namespace);
-    for (let depth = 1; depth < entity.namespace.length; depth++) {
-      const parent = entity.namespace.slice(0, depth);
-      if (!(await replica.namespaceExists(parent))) await replica.createNamespace(parent, {});
-    }
-    if (!(await replica.namespaceExists(entity.namespace))) {
-      await replica.createNamespace(entity.namespace, properties);
+    const target = this.replicaId(id);
+    let location = metadataLocation ?? undefined;
+    // An event of a table the replica does not have yet, whose source table is gone since
+    // (dropped or renamed away): nothing to create under this name.
+    if (location === undefined) {
+      location = await this.options.source.currentMetadataLocation(id);
+      if (location === undefined) return;
+    } else if (!(await replica.tableExists(target)) && !(await this.sourceHasTable(id))) {
       return;
     }
-    const current = await replica.loadNamespace(entity.namespace);
+    await syncTable(this.options.sync, target, location);
+  }
+
+  /** Whether the source still has the table; assumed so when the source cannot be read (no credentials). */
+  private async sourceHasTable(id: Identifier): Promise<boolean> {
+    try {
+      return (await this.options.source.currentMetadataLocation(id)) !== undefined;
+    } catch (error) {
+      if (error instanceof SourceReadError) return true;
+      throw error;
+    }
+  }
+
+  /**
+   * The event of a rename's new name moves the replica table from the old name (when it is there
+   * and is the same table) and brings it up to date; the old name's event has nothing left to do.
+   */
+  private async renameTable(event: TableEvent): Promise<void> {
+    const entry = await this.options.outbox.entry(event.entryId);
+    const [from, to] = entry?.entities ?? [];
+    const isTarget = to !== undefined && sameEntity(to, event.entity);
+    if (!isTarget || !from) return this.syncTableEntity(tableId(event.entity), event.metadataLocation);
+    const replica = this.options.sync.replica;
+    const oldId = this.replicaId(tableId(from));
+    const newId = this.replicaId(tableId(to));
+    if ((await replica.tableExists(oldId)) && !(await replica.tableExists(newId))) {
+      await ensureNamespaces(replica, newId.namespace);
+      await replica.renameTable(oldId, newId);
+    }
+    return this.syncTableEntity(tableId(to), event.metadataLocation);
+  }
+
+  private async sourceDropped(id: Identifier): Promise<void> {
+    if (this.options.onSourceDrop !== 'drop') return;
+    const replica = this.options.sync.replica;
+    const target = this.replicaId(id);
+    // Dropped again only if the source has not created a table of that name since.
+    if ((await replica.tableExists(target)) && (await this.options.source.currentMetadataLocation(id)) === undefined) {
+      await replica.dropTable(target, false);
+    }
+  }
+
+  private async syncNamespace(namespace: string[]): Promise<void> {
+    const replica = this.options.sync.replica;
+    const properties = await this.options.source.namespaceProperties(namespace);
+    if (properties === undefined) return;
+    const target = [...(this.options.namespacePrefix ?? []), ...namespace];
+    await ensureNamespaces(replica, target.slice(0, -1));
+    if (!(await replica.namespaceExists(target))) {
+      await replica.createNamespace(target, properties);
+      return;
+    }
+    const current = await replica.loadNamespace(target);
     const removals = Object.keys(current).filter((k) => !(k in properties));
-    await replica.updateNamespaceProperties(entity.namespace, removals, properties);
+    await replica.updateNamespaceProperties(target, removals, properties);
+  }
+}
+
+const EVERYTHING_SELECTOR = new TableSelector(EVERYTHING);
+
+const tableId = (entity: EntityRef): Identifier => ({ namespace: entity.namespace, name: entity.name! });
+
+function sameEntity(a: EntityRef, b: EntityRef): boolean {
+  return a.name === b.name && a.namespace.length === b.namespace.length && a.namespace.every((level, i) => level === b.namespace[i]);
+}
+
+async function ensureNamespaces(catalog: BuiltinCatalog, levels: string[]): Promise<void> {
+  for (let depth = 1; depth <= levels.length; depth++) {
+    const prefix = levels.slice(0, depth);
+    if (!(await catalog.namespaceExists(prefix))) await catalog.createNamespace(prefix, {});
   }
 }

@@ -24,6 +24,8 @@ export interface CatalogRole {
   /** The `catalog` column value its rows carry. */
   name: string;
   readOnly?: { reason: string };
+  /** What load results tell clients about a table's storage; default: from the server config. */
+  tableConfig?: (location: string) => Record<string, string>;
 }
 
 /** The catalog name of a destination's replica in the state database. */
@@ -40,7 +42,7 @@ export async function buildCatalog(config: ServerConfig, logger: Logger, shared?
   const app = createCatalogApp({
     catalog,
     maxBodyBytes: config.maxBodyBytes,
-    tableConfig: (location) => s3ClientConfig(config, location),
+    tableConfig: role.tableConfig ?? ((location) => s3ClientConfig(config, location)),
     idempotencyLifetimeMs: config.idempotencyLifetimeMs,
     logger,
     readOnly: role.readOnly,

@@ -15,6 +15,7 @@ import { startProxyServer, type RunningProxy } from '../../src/proxy/proxy-serve
 import { copyFiles } from '../../src/replication/copy/copier.ts';
 import { LocationMap } from '../../src/replication/rewrite/location-map.ts';
 import { Shipper } from '../../src/replication/shipper.ts';
+import { builtinSource } from '../../src/replication/source-catalog.ts';
 import { buildCatalog, replicaCatalogName, startCatalogServer, type RunningServer } from '../../src/server/builtin-server.ts';
 import { createAdminApp } from '../../src/server/admin-routes.ts';
 import { createStoreResolver } from '../../src/storage/store-resolver.ts';
@@ -51,7 +52,7 @@ beforeAll(async () => {
   proxy = await startProxyServer({ host: '127.0.0.1', port: 0, upstreamUrl: source.url, upstreamTimeoutMs: 5000, maxBodyBytes: 1 << 20, outbox, logger });
   const stores = createStoreResolver();
   shipper = new Shipper({
-    outbox, destination: 'local', source: source.catalog, logger, workerId: 'test',
+    outbox, destination: 'local', source: builtinSource(source.catalog), logger, workerId: 'test',
     sync: {
       sourceStores: stores, replicaStores: stores, copyFiles: (items) => copyFiles(items), replica: replica.catalog,
       map: new LocationMap([{ source: `${config.warehouse}/`, destination: `${replicaWarehouse}/` }]),

@@ -1,0 +1,103 @@
+/**
+ * Replication for one process: per destination a read-only replica catalog (in the state
+ * database, served at `/replicas/<name>`) and a shipper that brings it the source's commits.
+ * The proxy wakes every shipper when a commit is recorded; otherwise they poll.
+ */
+import type { Hono } from 'hono';
+import type { StateDatabase } from '../catalog/database.ts';
+import { s3ClientConfig, type ServerConfig } from '../config/server-config.ts';
+import type { OutboxStore } from '../outbox/outbox-store.ts';
+import { buildCatalog, replicaCatalogName } from '../server/builtin-server.ts';
+import { createStoreResolver, type StoreResolver } from '../storage/store-resolver.ts';
+import type { Logger } from '../util/logger.ts';
+import { copyFiles } from './copy/copier.ts';
+import type { Destination, ReplicationSettings } from './destinations.ts';
+import { Shipper } from './shipper.ts';
+import type { SourceCatalog } from './source-catalog.ts';
+
+export interface ReplicationServiceOptions {
+  config: ServerConfig;
+  settings: ReplicationSettings;
+  database: StateDatabase;
+  outbox: OutboxStore;
+  source: SourceCatalog;
+  logger: Logger;
+  workerId: string;
+}
+
+export interface ReplicationService {
+  destinations: string[];
+  /** `/replicas/<name>` handlers, by destination name. */
+  replicas: Map<string, Hono>;
+  shippers: Map<string, Shipper>;
+  start(): void;
+  /** A commit was recorded: ship now. */
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+export async function createReplicationService(options: ReplicationServiceOptions): Promise<ReplicationService> {
+  const { config, settings, logger } = options;
+  const sourceStores = createStoreResolver({ s3: settings.sourceS3 });
+  const replicas = new Map<string, Hono>();
+  const shippers = new Map<string, Shipper>();
+  const closers: (() => Promise<void> | void)[] = [() => sourceStores.destroy()];
+
+  for (const destination of settings.destinations) {
+    const replica = await buildCatalog(
+      { ...config, warehouse: destination.warehouse, s3: destination.s3 },
+      logger,
+      options.database,
+      {
+        name: replicaCatalogName(destination.name),
+        readOnly: { reason: `This is the read-only replica "${destination.name}" of Icerelay: write through the source catalog instead` },
+        tableConfig: (location) => replicaTableConfig(destination, location),
+      },
+    );
+    const replicaStores: StoreResolver = createStoreResolver({ s3: destination.s3 });
+    closers.push(() => replicaStores.destroy(), () => replica.close());
+    replicas.set(destination.name, replica.app);
+    shippers.set(destination.name, new Shipper({
+      outbox: options.outbox,
+      destination: destination.name,
+      source: options.source,
+      sync: {
+        sourceStores,
+        replicaStores,
+        copyFiles: (items) => copyFiles(items, {
+          source: { s3: settings.sourceS3 },
+          destination: { s3: destination.s3 },
+          destinationWrite: destination.write,
+        }),
+        map: destination.map,
+        replica: replica.catalog,
+        retention: destination.retention,
+      },
+      logger,
+      workerId: options.workerId,
+      selector: destination.selector,
+      namespacePrefix: destination.namespacePrefix,
+      onSourceDrop: destination.onSourceDrop,
+      concurrency: settings.concurrency,
+      idleMs: settings.pollMs,
+    }));
+  }
+
+  return {
+    destinations: settings.destinations.map((d) => d.name),
+    replicas,
+    shippers,
+    start: () => shippers.forEach((s) => s.start()),
+    wake: () => shippers.forEach((s) => s.wake()),
+    async stop() {
+      await Promise.all([...shippers.values()].map((s) => s.stop()));
+      for (const close of closers.reverse()) await close();
+    },
+  };
+}
+
+/** Load results of a replica: the destination's S3 endpoint and region, and its read credentials if any. */
+function replicaTableConfig(destination: Destination, location: string): Record<string, string> {
+  const credentials = destination.readCredentials;
+  return s3ClientConfig({ s3: { ...destination.s3, credentials }, vendCredentials: credentials !== undefined }, location);
+}
