@@ -118,13 +118,17 @@ export const configFileSchema = z.strictObject({
   }).optional(),
   /** Where tables are replicated to. Absent: every table into the built-in replica `local`. */
   replication: z.strictObject({
-    destinations: z.record(destinationName, replicationDestination).refine((d) => Object.keys(d).length > 0, 'name at least one destination'),
+    destinations: z.record(z.string(), replicationDestination).refine((d) => Object.keys(d).length > 0, 'name at least one destination'),
     /** Which tables go where; default: every table to every destination. */
     rules: z.array(replicationRule).min(1).optional(),
     /** Shipper settings: tables shipped at once per destination, and the poll interval. */
     concurrency: positiveInt.optional(),
     pollMs: positiveInt.optional(),
   }).superRefine((r, ctx) => {
+    for (const name of Object.keys(r.destinations)) {
+      const problem = destinationName.safeParse(name).error?.issues[0]?.message;
+      if (problem) ctx.addIssue({ code: 'custom', path: ['destinations', name], message: `destination name '${name}' ${problem}` });
+    }
     for (const [i, rule] of (r.rules ?? []).entries()) {
       for (const [j, name] of (rule.to ?? []).entries()) {
         if (!Object.hasOwn(r.destinations, name)) {

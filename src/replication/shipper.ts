@@ -125,7 +125,7 @@ export class Shipper {
       case 'register-table':
       case 'commit-table':
       case 'commit-transaction':
-        return this.syncTableEntity(tableId(entity), event.metadataLocation);
+        return this.syncTableEntity(tableId(entity), event.metadataLocation, event.sequence);
       case 'rename-table':
         return this.renameTable(event);
       case 'create-namespace':
@@ -146,19 +146,29 @@ export class Shipper {
     return { namespace: [...(this.options.namespacePrefix ?? []), ...id.namespace], name: id.name };
   }
 
-  private async syncTableEntity(id: Identifier, metadataLocation: string | null): Promise<void> {
+  private async syncTableEntity(id: Identifier, metadataLocation: string | null, sequence: number): Promise<void> {
     const replica = this.options.sync.replica;
     const target = this.replicaId(id);
     let location = metadataLocation ?? undefined;
-    // An event of a table the replica does not have yet, whose source table is gone since
-    // (dropped or renamed away): nothing to create under this name.
     if (location === undefined) {
       location = await this.options.source.currentMetadataLocation(id);
       if (location === undefined) return;
-    } else if (!(await replica.tableExists(target)) && !(await this.sourceHasTable(id))) {
+    } else if (!(await replica.tableExists(target)) && !(await this.sourceHasTable(id)) && (await this.goneOnPurpose(id, sequence))) {
       return;
     }
     await syncTable(this.options.sync, target, location);
+  }
+
+  /**
+   * A table the replica does not have and the source no longer has: was it renamed away (its new
+   * name carries it: creating it under the old name too would duplicate it), or dropped on a
+   * destination that drops with the source? Otherwise the replica gets it: a kept copy of what the
+   * source dropped is what replicas are for.
+   */
+  private async goneOnPurpose(id: Identifier, sequence: number): Promise<boolean> {
+    const later = await this.options.outbox.listEvents({ entity: id, afterSequence: sequence, limit: 1000 });
+    if (later.some((e) => e.kind === 'rename-table' && e.status === 'committed')) return true;
+    return this.options.onSourceDrop === 'drop';
   }
 
   /** Whether the source still has the table; assumed so when the source cannot be read (no credentials). */
@@ -179,7 +189,7 @@ export class Shipper {
     const entry = await this.options.outbox.entry(event.entryId);
     const [from, to] = entry?.entities ?? [];
     const isTarget = to !== undefined && sameEntity(to, event.entity);
-    if (!isTarget || !from) return this.syncTableEntity(tableId(event.entity), event.metadataLocation);
+    if (!isTarget || !from) return; // the old name: the new name's event moves the table
     const replica = this.options.sync.replica;
     const oldId = this.replicaId(tableId(from));
     const newId = this.replicaId(tableId(to));
@@ -187,7 +197,7 @@ export class Shipper {
       await ensureNamespaces(replica, newId.namespace);
       await replica.renameTable(oldId, newId);
     }
-    return this.syncTableEntity(tableId(to), event.metadataLocation);
+    return this.syncTableEntity(tableId(to), event.metadataLocation, event.sequence);
   }
 
   private async sourceDropped(id: Identifier): Promise<void> {

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfigFile } from '../../src/config/config-file.ts';
 import { loadServerConfig } from '../../src/config/server-config.ts';
+import { resolveReplication } from '../../src/replication/destinations.ts';
 
 const run = promisify(execFile);
 
@@ -76,6 +77,62 @@ upstream:
     expect(problems('upstream: { url: "http://a", auth: { type: bearer, token: "${NO_SUCH_VAR}" } }')).toContain('upstream.auth.token: environment variable NO_SUCH_VAR is not set');
     expect(problems('server: [unclosed')).toContain('not valid YAML');
     expect(problems('server: { port: 1 }\nserver: { port: 2 }\n')).toContain('not valid YAML');
+  });
+});
+
+describe('replication section', () => {
+  const base = loadServerConfig({ ICERELAY_DATA_DIR: '/srv/icerelay', ICERELAY_WAREHOUSE: 's3://source/wh' });
+
+  it('resolves destinations with their defaults and the rules that name them', () => {
+    const file = parseConfigFile(`
+replication:
+  destinations:
+    eu:
+      warehouse: s3://eu-bucket/wh
+      s3: { endpoint: "http://127.0.0.1:9000", accessKeyId: AK, secretAccessKey: SK }
+      retention: { keepLast: 10, maxAge: 7d }
+      storageClass: STANDARD_IA
+      sseKmsKeyId: alias/replica
+      namespacePrefix: [us, east]
+    archive:
+      warehouse: /mnt/archive
+      onSourceDrop: drop
+  rules:
+    - { tables: ["sales.*"], exclude: ["sales.tmp_*"], to: [eu] }
+    - { tables: ["**"], to: [archive] }
+`, {}, 'f');
+    const { destinations } = resolveReplication(base, file);
+    const [eu, archive] = destinations;
+    expect(eu).toMatchObject({
+      name: 'eu', warehouse: 's3://eu-bucket/wh', namespacePrefix: ['us', 'east'],
+      s3: { endpoint: 'http://127.0.0.1:9000', forcePathStyle: true, credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' } },
+      retention: { keepLast: 10, maxAgeMs: 7 * 86_400_000 },
+      write: { storageClass: 'STANDARD_IA', sseKmsKeyId: 'alias/replica' },
+      locations: [{ source: 's3://source/wh/', destination: 's3://eu-bucket/wh/' }],
+      onSourceDrop: 'keep',
+    });
+    expect(eu!.map.map('s3a://source/wh/sales/orders/data/f.parquet')).toBe('s3://eu-bucket/wh/sales/orders/data/f.parquet');
+    expect([eu!.selector.selectsTable(['sales'], 'orders'), eu!.selector.selectsTable(['sales'], 'tmp_1'), eu!.selector.selectsTable(['ops'], 'x')]).toEqual([true, false, false]);
+    expect(archive).toMatchObject({ warehouse: 'file:///mnt/archive', onSourceDrop: 'drop' });
+    expect(archive!.selector.selectsTable(['ops'], 'x')).toBe(true);
+  });
+
+  it('defaults to the replica "local" of every table, and to none in front of an external upstream', () => {
+    expect(resolveReplication(base, {}).destinations.map((d) => [d.name, d.warehouse])).toEqual([['local', 'file:///srv/icerelay/replicas/local']]);
+    const external = loadServerConfig({ ICERELAY_UPSTREAM_URL: 'http://catalog:8181' });
+    expect(resolveReplication(external, {}).destinations).toEqual([]);
+  });
+
+  it('names the field of each mistake', () => {
+    expect(problems('replication: { destinations: { eu: { warehouse: /x } }, rules: [{ tables: ["**"], to: [us] }] }'))
+      .toContain("replication.rules.0.to.0: no destination named 'us' (destinations: eu)");
+    expect(problems('replication: { destinations: { eu: { warehouse: /x, retention: { maxAge: soon } } } }'))
+      .toContain("replication.destinations.eu.retention.maxAge: must be a duration such as 7d, 12h, 30m or P7D, not 'soon'");
+    expect(problems('replication: { destinations: { "e u": { warehouse: /x } } }')).toContain('must be letters, digits, - and _');
+    expect(problems('replication: { destinations: {} }')).toContain('replication.destinations: name at least one destination');
+    const external = loadServerConfig({ ICERELAY_UPSTREAM_URL: 'http://catalog:8181' });
+    expect(() => resolveReplication(external, parseConfigFile('replication: { destinations: { eu: { warehouse: /x } } }', {}, 'f')))
+      .toThrow('replication.destinations.eu.locations: required when the source is an external upstream');
   });
 });
 

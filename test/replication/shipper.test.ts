@@ -16,6 +16,7 @@ import { copyFiles } from '../../src/replication/copy/copier.ts';
 import { LocationMap } from '../../src/replication/rewrite/location-map.ts';
 import { Shipper } from '../../src/replication/shipper.ts';
 import { builtinSource } from '../../src/replication/source-catalog.ts';
+import { TableSelector } from '../../src/replication/table-selector.ts';
 import { buildCatalog, replicaCatalogName, startCatalogServer, type RunningServer } from '../../src/server/builtin-server.ts';
 import { createAdminApp } from '../../src/server/admin-routes.ts';
 import { createStoreResolver } from '../../src/storage/store-resolver.ts';
@@ -116,5 +117,50 @@ describe('Shipper', () => {
     rows = byName(await status('?table=shop.orders'));
     expect(Object.keys(rows)).toEqual(['shop.orders']);
     expect(rows['shop.orders']).toMatchObject({ state: 'completed', eventsBehind: 0 });
+  });
+
+  it('mirrors renames (same table, new name), honours rules and the namespace prefix, and applies the drop policy', async () => {
+    const config = { ...loadServerConfig({ ICERELAY_DATA_DIR: dir }), port: 0 };
+    const warehouse = pathToFileURL(join(dir, 'fan-in')).href;
+    const fanIn = await buildCatalog({ ...config, warehouse }, logger, database, { name: replicaCatalogName('fan-in') });
+    const stores = createStoreResolver();
+    closers.unshift(async () => stores.destroy(), () => fanIn.close());
+    const other = new Shipper({
+      outbox, destination: 'fan-in', source: builtinSource(source.catalog), logger, workerId: 'test',
+      selector: new TableSelector([{ tables: ['hr.**'], exclude: ['hr.secret'] }]),
+      namespacePrefix: ['eu'],
+      onSourceDrop: 'drop',
+      sync: {
+        sourceStores: stores, replicaStores: stores, copyFiles: (items) => copyFiles(items), replica: fanIn.catalog,
+        map: new LocationMap([{ source: `${config.warehouse}/`, destination: `${warehouse}/` }]),
+      },
+    });
+    const ship = async () => {
+      for (let round = 0; round < 20 && (await other.syncOnce()) > 0; round++) { /* next round */ }
+    };
+    expect((await send(proxy.url, 'POST', '/v1/namespaces', { namespace: ['hr'], properties: { region: 'eu' } })).status).toBe(200);
+    for (const name of ['people', 'secret', 'leaving']) {
+      expect((await send(proxy.url, 'POST', '/v1/namespaces/hr/tables', { name, schema })).status).toBe(200);
+    }
+    await ship();
+    const eu = (name: string) => ({ namespace: ['eu', 'hr'], name });
+    expect(await fanIn.catalog.loadNamespace(['eu', 'hr'])).toEqual({ region: 'eu' });
+    expect([await fanIn.catalog.tableExists(eu('people')), await fanIn.catalog.tableExists(eu('secret'))]).toEqual([true, false]);
+    // 'shop' tables are not selected: their queues are stepped over, nothing is created.
+    expect(await fanIn.catalog.namespaceExists(['eu', 'shop'])).toBe(false);
+    expect((await outbox.position('fan-in', { namespace: ['shop'], name: 'orders' }))?.state).not.toBe('failed');
+
+    const uuid = (await fanIn.catalog.loadTable(eu('people'))).metadata['table-uuid'];
+    expect((await send(proxy.url, 'POST', '/v1/tables/rename', {
+      source: { namespace: ['hr'], name: 'people' }, destination: { namespace: ['hr'], name: 'staff' },
+    })).status).toBe(204);
+    expect((await send(proxy.url, 'DELETE', '/v1/namespaces/hr/tables/leaving')).status).toBe(204);
+    await ship();
+    expect(await fanIn.catalog.tableExists(eu('people'))).toBe(false);
+    expect((await fanIn.catalog.loadTable(eu('staff'))).metadata['table-uuid']).toBe(uuid);
+    expect(await fanIn.catalog.tableExists(eu('leaving'))).toBe(false); // this destination drops with the source
+    // The default destination keeps what the source dropped.
+    await drain();
+    expect(await replica.catalog.tableExists({ namespace: ['hr'], name: 'leaving' })).toBe(true);
   });
 });
