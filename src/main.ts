@@ -5,6 +5,7 @@
  */
 import { openDatabase, type StateDatabase } from './catalog/database.ts';
 import { ConfigError, readConfigFile, type ConfigFile } from './config/config-file.ts';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CONFIG_HELP, loadServerConfig, type ServerConfig } from './config/server-config.ts';
 import { OutboxStore } from './outbox/outbox-store.ts';
@@ -31,6 +32,18 @@ Serves the Iceberg REST API on ICERELAY_HOST:ICERELAY_PORT, forwarding to the bu
 ${CONFIG_HELP}\n`;
 
 class UsageError extends Error {}
+
+const HEARTBEAT_MS = 5_000;
+
+/** Whether a process of this host is running (EPERM: it runs, as another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 interface Options {
   help: boolean;
@@ -89,7 +102,17 @@ try {
 
 async function startProxyInFront(config: ServerConfig, file: ConfigFile, database: StateDatabase) {
   const settings = resolveReplication(config, file);
-  const outbox = new OutboxStore(database);
+  // Several processes may share a Postgres state database: each names itself and heartbeats, so
+  // none settles another live one's in-flight intent.
+  const outbox = new OutboxStore(database, {
+    instance: {
+      id: randomUUID(), host: hostname(), pid: process.pid,
+      deadAfterMs: 4 * HEARTBEAT_MS,
+      stuckAfterMs: 2 * config.upstreamTimeoutMs + 30_000,
+      processAlive,
+    },
+  });
+  await outbox.heartbeat();
   let builtin: RunningServer | undefined;
   let upstreamUrl = config.upstream?.url;
   let sourceClient: UpstreamClient | undefined;
@@ -126,6 +149,18 @@ async function startProxyInFront(config: ServerConfig, file: ConfigFile, databas
   replication.start();
   const settled = await proxy.settleUnsettled();
   if (settled.settled + settled.open > 0) logger.info(settled, 'settled outbox entries left open by the previous run');
+  // Heartbeat, and settle what crashed processes (or unanswered requests) left open, which holds
+  // those tables' replication back until settled.
+  const maintenance = setInterval(() => {
+    void (async () => {
+      await outbox.heartbeat();
+      const result = await proxy.settleUnsettled();
+      if (result.settled > 0) {
+        logger.info(result, 'settled outbox entries left open');
+        replication.wake();
+      }
+    })().catch((error: unknown) => logger.warn({ err: error }, 'heartbeat or settlement failed; retrying'));
+  }, HEARTBEAT_MS);
   logger.info(
     {
       url: proxy.url,
@@ -140,6 +175,7 @@ async function startProxyInFront(config: ServerConfig, file: ConfigFile, databas
   );
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
+    clearInterval(maintenance);
     await proxy.close();
     await replication.stop();
     sourceClient?.close();

@@ -124,6 +124,10 @@ export const configFileSchema = z.strictObject({
     /** Shipper settings: tables shipped at once per destination, and the poll interval. */
     concurrency: positiveInt.optional(),
     pollMs: positiveInt.optional(),
+    /** How long a shipper's claim on a table holds; another instance takes over a crashed one's work after it. */
+    claimTimeout: duration.optional(),
+    /** How often every source table is compared with the outbox (catches writes that bypassed the proxy; backfills new tables). */
+    reconcileInterval: duration.optional(),
   }).superRefine((r, ctx) => {
     for (const name of Object.keys(r.destinations)) {
       const problem = destinationName.safeParse(name).error?.issues[0]?.message;

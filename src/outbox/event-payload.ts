@@ -45,6 +45,7 @@ export const mutationKinds = [
   'drop-view',
   'rename-view',
   'register-view',
+  'observe-table',
 ] as const satisfies readonly MutationKind[];
 
 export const outcomeStatuses = ['intent', 'committed', 'rejected', 'unknown'] as const satisfies readonly OutcomeStatus[];

@@ -86,6 +86,25 @@ export const outboxMigrations: Record<string, Migration> = {
       await db.schema.alterTable('outbox_entries').dropColumn('idempotency_key').execute();
     },
   },
+  '0004_outbox_instances': {
+    async up(db: Kysely<unknown>) {
+      // Which Icerelay process recorded an intent, and which processes are alive: an intent of a
+      // live process may still be in flight and must not be settled by another one.
+      await db.schema.alterTable('outbox_entries').addColumn('instance_id', 'text').execute();
+      await db.schema
+        .createTable('icerelay_instances')
+        .addColumn('instance_id', 'text', (c) => c.primaryKey())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('started_at_ms', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_ms', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('icerelay_instances').execute();
+      await db.schema.alterTable('outbox_entries').dropColumn('instance_id').execute();
+    },
+  },
 };
 
 /**

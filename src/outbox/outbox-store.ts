@@ -39,6 +39,24 @@ export interface OutboxStoreOptions {
   retry?: Partial<RetryPolicy>;
   /** The jitter source, in [0, 1); tests pin it. */
   random?: () => number;
+  /**
+   * This process, when several may share the state database: intents are tagged with it, and
+   * `unsettled` then leaves out intents another live process may still have in flight.
+   * Without it every unsettled entry is returned (one process; tests).
+   */
+  instance?: InstanceLiveness;
+}
+
+export interface InstanceLiveness {
+  id: string;
+  host: string;
+  pid: number;
+  /** A process not seen for this long is dead (it heartbeats much more often). */
+  deadAfterMs: number;
+  /** An intent older than this is stuck whoever owns it (longer than any request may take). */
+  stuckAfterMs: number;
+  /** Whether process `pid` runs on this host (only asked for instances on this host). */
+  processAlive(pid: number): boolean;
 }
 
 export interface ListEventsRequest {
@@ -117,6 +135,8 @@ export class OutboxStore {
   readonly dialect: OutboxDialect;
   readonly retry: RetryPolicy;
   readonly #random: () => number;
+  readonly #instance: InstanceLiveness | undefined;
+  readonly #startedAtMs = Date.now();
 
   constructor(state: StateDatabase, options: OutboxStoreOptions = {}) {
     // The catalog's `Database` type does not list the outbox tables (its migrations create them,
@@ -125,6 +145,7 @@ export class OutboxStore {
     this.dialect = outboxDialect(state.adapter);
     this.retry = validateRetryPolicy({ ...defaultRetryPolicy, ...options.retry });
     this.#random = options.random ?? Math.random;
+    this.#instance = options.instance;
   }
 
   // --- proxy: intents and outcomes ----------------------------------------------------------
@@ -186,9 +207,63 @@ export class OutboxStore {
     return { id: Number(row.id), status: row.status };
   }
 
-  /** Entries still `intent` or `unknown`, oldest first: to settle by reading the source. */
-  async unsettled(): Promise<OutboxEntry[]> {
-    return this.withEvents(await this.selectUnsettledEntries());
+  /**
+   * Entries still `intent` or `unknown`, oldest first: to settle by reading the source. With an
+   * `instance` configured, an intent of another live process (or one of this process's own, not
+   * stuck) is left out: its request may still be in flight, and reading the source now could
+   * settle as rejected a commit about to land. `unknown` entries are always included (their
+   * request is over).
+   */
+  async unsettled(nowMs: number = Date.now()): Promise<OutboxEntry[]> {
+    const rows = await this.selectUnsettledEntries();
+    const me = this.#instance;
+    if (!me || rows.length === 0) return this.withEvents(rows);
+    const instances = new Map((await this.db.selectFrom('icerelay_instances').selectAll().execute()).map((r) => [r.instance_id, r]));
+    const settleable = rows.filter((row) => {
+      if (row.status !== 'intent' || row.instance_id === null) return true;
+      if (Number(row.created_at_ms) < nowMs - me.stuckAfterMs) return true;
+      if (row.instance_id === me.id) return false;
+      const owner = instances.get(row.instance_id);
+      if (!owner || Number(owner.last_seen_ms) < nowMs - me.deadAfterMs) return true;
+      // On this host the process table says at once whether the owner is gone (a restart after
+      // a crash); the same pid as this process is an earlier run (a container restarts as pid 1).
+      if (owner.host === me.host) return owner.pid === me.pid || !me.processAlive(owner.pid);
+      return false;
+    });
+    return this.withEvents(settleable);
+  }
+
+  /**
+   * Records, already committed, that the source table is at `metadataLocation` although no event
+   * says so (reconciliation). One transaction: never left half-written for settlement to puzzle over.
+   */
+  async recordObserved(entity: EntityRef, metadataLocation: string, nowMs: number = Date.now()): Promise<number> {
+    const key = entityKey(entity);
+    return this.dialect.writeTransaction(this.db, async (trx) => {
+      const { rows } = await sql<{ id: number }>`insert into outbox_entries
+        (kind, status, request_method, request_path, request_body, http_status, created_at_ms, settled_at_ms, instance_id)
+        values (${'observe-table'}, ${'committed'}, ${''}, ${''}, ${null}, ${null}, ${nowMs}, ${nowMs}, ${this.#instance?.id ?? null})
+        returning id`.execute(trx);
+      const id = Number(rows[0]!.id);
+      const sequence = await this.nextSequence(trx, key);
+      await this.insertEvents(trx, [{
+        entry_id: id, ordinal: 0, entity_key: key, sequence, kind: 'observe-table',
+        status: 'committed', metadata_location: metadataLocation, added_snapshot_ids: '[]', created_at_ms: nowMs,
+      }]);
+      return id;
+    });
+  }
+
+  /** Records that this process is alive (a no-op without an `instance`); call it periodically. */
+  async heartbeat(nowMs: number = Date.now()): Promise<void> {
+    const me = this.#instance;
+    if (!me) return;
+    await this.db.insertInto('icerelay_instances')
+      .values({ instance_id: me.id, host: me.host, pid: me.pid, started_at_ms: this.#startedAtMs, last_seen_ms: nowMs })
+      .onConflict((oc) => oc.column('instance_id').doUpdateSet({ last_seen_ms: nowMs }))
+      .execute();
+    // Rows of processes gone for a day are of no use to anyone.
+    await this.db.deleteFrom('icerelay_instances').where('last_seen_ms', '<', nowMs - 86_400_000).execute();
   }
 
   async entry(id: number): Promise<OutboxEntry | undefined> {
@@ -378,8 +453,8 @@ export class OutboxStore {
 
   private async insertEntry(db: Db, intent: NewIntent, nowMs: number): Promise<number> {
     const { rows } = await sql<{ id: number }>`insert into outbox_entries
-      (kind, status, request_method, request_path, request_body, principal, idempotency_key, created_at_ms)
-      values (${intent.kind}, ${'intent'}, ${intent.request.method}, ${intent.request.path}, ${intent.request.body}, ${intent.principal ?? null}, ${intent.idempotencyKey ?? null}, ${nowMs})
+      (kind, status, request_method, request_path, request_body, principal, idempotency_key, created_at_ms, instance_id)
+      values (${intent.kind}, ${'intent'}, ${intent.request.method}, ${intent.request.path}, ${intent.request.body}, ${intent.principal ?? null}, ${intent.idempotencyKey ?? null}, ${nowMs}, ${this.#instance?.id ?? null})
       returning id`.execute(db);
     return Number(rows[0]!.id);
   }

@@ -27,6 +27,17 @@ export interface OutboxEntryRow {
   created_at_ms: number;
   /** Set when the status becomes committed or rejected; null while intent or unknown. */
   settled_at_ms: number | null;
+  /** The Icerelay process that recorded it (null before instances were recorded). */
+  instance_id: string | null;
+}
+
+/** One Icerelay process using the state database, and when it last said it is alive. */
+export interface InstanceRow {
+  instance_id: string;
+  host: string;
+  pid: number;
+  started_at_ms: number;
+  last_seen_ms: number;
 }
 
 /** One row per entity ever mutated: the per-entity sequence counter. */
@@ -80,4 +91,5 @@ export interface OutboxTables {
   outbox_entities: OutboxEntityRow;
   outbox_events: OutboxEventRow;
   outbox_positions: OutboxPositionRow;
+  icerelay_instances: InstanceRow;
 }

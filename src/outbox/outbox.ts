@@ -27,7 +27,9 @@ export type MutationKind =
   | 'replace-view'
   | 'drop-view'
   | 'rename-view'
-  | 'register-view';
+  | 'register-view'
+  /** Not a request: reconciliation found the source table at a state no recorded event names (a write that bypassed the proxy, or a table older than replication). */
+  | 'observe-table';
 
 export type OutcomeStatus = 'intent' | 'committed' | 'rejected' | 'unknown';
 

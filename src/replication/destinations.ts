@@ -45,6 +45,10 @@ export interface ReplicationSettings {
   concurrency: number;
   /** Poll interval of an idle shipper (a commit through the proxy wakes it at once). */
   pollMs: number;
+  /** How long a claim on a table holds before another instance may take the table over. */
+  claimTimeoutMs: number;
+  /** How often source tables are compared with the outbox (reconciliation and backfill). */
+  reconcileIntervalMs: number;
 }
 
 /** S3 settings of a config section, on top of `base` (endpoint implies path-style unless said). */
@@ -67,7 +71,7 @@ export function resolveReplication(config: ServerConfig, file: ConfigFile): Repl
   const section = file.replication;
   const external = config.upstream !== undefined;
   const sourceS3 = external ? s3Options(file.upstream?.s3, config.s3) : config.s3;
-  const common = { sourceS3, concurrency: section?.concurrency ?? 4, pollMs: section?.pollMs ?? 2000 };
+  const common = { sourceS3, concurrency: section?.concurrency ?? 4, pollMs: section?.pollMs ?? 2000, claimTimeoutMs: section?.claimTimeout ?? 120_000, reconcileIntervalMs: section?.reconcileInterval ?? 30_000 };
   if (!section) {
     // The default: only when the source is the built-in catalog (its warehouse is known); an
     // external upstream's tables are replicated once a `replication` section says where to.

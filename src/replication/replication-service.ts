@@ -1,7 +1,9 @@
 /**
  * Replication for one process: per destination a read-only replica catalog (in the state
  * database, served at `/replicas/<name>`) and a shipper that brings it the source's commits.
- * The proxy wakes every shipper when a commit is recorded; otherwise they poll.
+ * The proxy wakes every shipper when a commit is recorded; otherwise they poll. A reconciliation
+ * pass at start and then periodically records source tables the outbox does not know at their
+ * current state (existing tables: the backfill; writes that bypassed the proxy).
  */
 import type { Hono } from 'hono';
 import type { StateDatabase } from '../catalog/database.ts';
@@ -13,6 +15,7 @@ import type { Logger } from '../util/logger.ts';
 import { copyFiles } from './copy/copier.ts';
 import type { Destination, ReplicationSettings } from './destinations.ts';
 import { Shipper } from './shipper.ts';
+import { reconcileTables, type ReconcileResult } from './reconciler.ts';
 import type { SourceCatalog } from './source-catalog.ts';
 
 export interface ReplicationServiceOptions {
@@ -30,9 +33,12 @@ export interface ReplicationService {
   /** `/replicas/<name>` handlers, by destination name. */
   replicas: Map<string, Hono>;
   shippers: Map<string, Shipper>;
+  /** Starts the shippers and the reconciliation loop (its first pass at once: backfill). */
   start(): void;
   /** A commit was recorded: ship now. */
   wake(): void;
+  /** One reconciliation pass now (also run periodically after start). */
+  reconcile(): Promise<ReconcileResult>;
   stop(): Promise<void>;
 }
 
@@ -80,16 +86,50 @@ export async function createReplicationService(options: ReplicationServiceOption
       onSourceDrop: destination.onSourceDrop,
       concurrency: settings.concurrency,
       idleMs: settings.pollMs,
+      lockMs: settings.claimTimeoutMs,
     }));
   }
+
+  const wake = () => shippers.forEach((s) => s.wake());
+  const reconcile = async () => {
+    const result = await reconcileTables({
+      outbox: options.outbox,
+      source: options.source,
+      selects: (id) => settings.destinations.some((d) => d.selector.selectsTable(id.namespace, id.name)),
+      logger,
+    });
+    if (result.observed > 0) {
+      logger.info({ ...result }, 'reconciliation found source tables ahead of the outbox (new tables or writes that bypassed the proxy); shipping them');
+      wake();
+    }
+    return result;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  const loop = () => {
+    running = reconcile()
+      .catch((error: unknown) => logger.warn({ err: error }, 'reconciliation pass failed; the next one will retry'))
+      .finally(() => {
+        running = undefined;
+        if (timer !== undefined) timer = setTimeout(loop, settings.reconcileIntervalMs);
+      });
+  };
 
   return {
     destinations: settings.destinations.map((d) => d.name),
     replicas,
     shippers,
-    start: () => shippers.forEach((s) => s.start()),
-    wake: () => shippers.forEach((s) => s.wake()),
+    start() {
+      shippers.forEach((s) => s.start());
+      if (settings.destinations.length === 0) return;
+      timer = setTimeout(loop, 0);
+    },
+    wake,
+    reconcile,
     async stop() {
+      clearTimeout(timer);
+      timer = undefined;
+      await running;
       await Promise.all([...shippers.values()].map((s) => s.stop()));
       for (const close of closers.reverse()) await close();
     },

@@ -125,6 +125,7 @@ export class Shipper {
       case 'register-table':
       case 'commit-table':
       case 'commit-transaction':
+      case 'observe-table':
         return this.syncTableEntity(tableId(entity), event.metadataLocation, event.sequence);
       case 'rename-table':
         return this.renameTable(event);

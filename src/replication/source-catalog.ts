@@ -15,6 +15,20 @@ export interface SourceCatalog {
   currentMetadataLocation(id: Identifier): Promise<string | undefined>;
   /** The namespace's properties; undefined when it does not exist. */
   namespaceProperties(namespace: string[]): Promise<Record<string, string> | undefined>;
+  /** Every table, namespace by namespace (nested ones too). */
+  listTables(): AsyncIterable<Identifier>;
+}
+
+/** Walks namespaces depth first, listing each one's tables; `children` and `tables` read one namespace. */
+async function* walk(
+  children: (parent: string[]) => Promise<string[][]>,
+  tables: (namespace: string[]) => Promise<Identifier[]>,
+  parent: string[] = [],
+): AsyncGenerator<Identifier> {
+  for (const namespace of await children(parent)) {
+    yield* await tables(namespace);
+    yield* walk(children, tables, namespace);
+  }
 }
 
 export function builtinSource(catalog: BuiltinCatalog): SourceCatalog {
@@ -24,6 +38,27 @@ export function builtinSource(catalog: BuiltinCatalog): SourceCatalog {
     },
     async namespaceProperties(namespace) {
       return (await catalog.namespaceExists(namespace)) ? catalog.loadNamespace(namespace) : undefined;
+    },
+    listTables() {
+      const all = async <T>(read: (after: string | undefined) => Promise<{ items: T[]; next: string | undefined }>) => {
+        const out: T[] = [];
+        let after: string | undefined;
+        do {
+          const page = await read(after);
+          out.push(...page.items);
+          after = page.next;
+        } while (after !== undefined);
+        return out;
+      };
+      // A namespace dropped during the walk has no tables left to list.
+      const orNone = <T>(p: Promise<T[]>) => p.catch((error: unknown) => {
+        if ((error as { type?: string }).type === 'NoSuchNamespaceException') return [] as T[];
+        throw error;
+      });
+      return walk(
+        (parent) => orNone(all((after) => catalog.listNamespaces(parent, { after, limit: 1000 }))),
+        (namespace) => orNone(all((after) => catalog.listEntities(namespace, 'table', { after, limit: 1000 }))),
+      );
     },
   };
 }
@@ -71,6 +106,21 @@ export function restSource(upstream: UpstreamClient): SourceCatalog {
 
   const ns = (levels: string[], separator: string) => levels.map(encodeURIComponent).join(separator);
 
+  /** Every page of a list route; a namespace gone meanwhile lists nothing. */
+  async function pages<T>(target: string, field: string): Promise<T[]> {
+    const out: T[] = [];
+    let token: string | undefined;
+    do {
+      const separator = target.includes('?') ? '&' : '?';
+      const page = await get(token === undefined ? target : `${target}${separator}pageToken=${encodeURIComponent(token)}`);
+      if (!page) return out;
+      out.push(...((Array.isArray(page[field]) ? page[field] : []) as T[]));
+      const next = page['next-page-token'];
+      token = typeof next === 'string' && next !== '' ? next : undefined;
+    } while (token !== undefined);
+    return out;
+  }
+
   return {
     async currentMetadataLocation(id) {
       const { base, separator } = await routes();
@@ -86,6 +136,19 @@ export function restSource(upstream: UpstreamClient): SourceCatalog {
       if (!loaded) return undefined;
       const properties = isJsonObject(loaded.properties) ? loaded.properties : {};
       return Object.fromEntries(Object.entries(properties).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    },
+    listTables() {
+      return walk(
+        async (parent) => {
+          const { base, separator } = await routes();
+          const query = parent.length > 0 ? `?parent=${ns(parent, separator)}` : '';
+          return pages<string[]>(`${base}/namespaces${query}`, 'namespaces');
+        },
+        async (namespace) => {
+          const { base, separator } = await routes();
+          return pages<Identifier>(`${base}/namespaces/${ns(namespace, separator)}/tables`, 'identifiers');
+        },
+      );
     },
   };
 }

@@ -442,6 +442,32 @@ describe.each(databases)('outbox store on $name', ({ name, skip, config }) => {
     expect(validate(bad, schema)).toEqual(['$.addedSnapshotIds[0]: expected string, got 9223372036854776000', '$: unexpected property extra']);
   });
 
+  it.skipIf(skip)('leaves out intents another live process may still have in flight', async () => {
+    const now = 1_000_000_000;
+    const liveness = (id: string, pid: number, host = 'host-a') => ({
+      id, host, pid, deadAfterMs: 20_000, stuckAfterMs: 90_000, processAlive: (p: number) => p === 111,
+    });
+    const alive = new OutboxStore(state, { instance: liveness(fresh('live'), 111) });
+    const crashedHere = new OutboxStore(state, { instance: liveness(fresh('crashed'), 222) });
+    const silentElsewhere = new OutboxStore(state, { instance: liveness(fresh('silent'), 333, 'host-b') });
+    const me = new OutboxStore(state, { instance: liveness(fresh('me'), 444) });
+    for (const store of [alive, crashedHere, silentElsewhere, me]) await store.heartbeat(now - 1_000);
+    await silentElsewhere.heartbeat(now - 60_000); // not seen for a minute: dead
+    const t = freshTable;
+    const inFlightElsewhere = await alive.recordIntent(intent([t()]), now - 5_000);
+    const ofCrashedProcess = await crashedHere.recordIntent(intent([t()]), now - 5_000);
+    const ofSilentProcess = await silentElsewhere.recordIntent(intent([t()]), now - 5_000);
+    const mineInFlight = await me.recordIntent(intent([t()]), now - 5_000);
+    const stuck = await alive.recordIntent(intent([t()]), now - 100_000);
+    const unknown = await alive.recordIntent(intent([t()]), now - 5_000);
+    await alive.recordOutcome(unknown, { status: 'unknown', reason: 'no answer' });
+    const ids = [inFlightElsewhere, ofCrashedProcess, ofSilentProcess, mineInFlight, stuck, unknown];
+    const settleable = (await me.unsettled(now)).map((e) => e.id).filter((id) => ids.includes(id));
+    expect(settleable).toEqual([ofCrashedProcess, ofSilentProcess, stuck, unknown]);
+    // Without an instance (one process) everything unsettled is listed.
+    expect((await store.unsettled()).map((e) => e.id).filter((id) => ids.includes(id))).toEqual(ids);
+  });
+
   it.skipIf(skip)('keeps everything across a restart (close and reopen)', async () => {
     const t = freshTable();
     const dest = freshDestination();
