@@ -16,6 +16,7 @@ import { resolveReplication } from './replication/destinations.ts';
 import { createReplicationService } from './replication/replication-service.ts';
 import { builtinSource, restSource, type SourceCatalog } from './replication/source-catalog.ts';
 import { createAdminApp } from './server/admin-routes.ts';
+import { createMetrics } from './server/metrics.ts';
 import { startCatalogServer, type RunningServer } from './server/builtin-server.ts';
 import { createLogger } from './util/logger.ts';
 
@@ -127,8 +128,9 @@ async function startProxyInFront(config: ServerConfig, file: ConfigFile, databas
     sourceClient = new UpstreamClient({ url: upstreamUrl, timeoutMs: config.upstreamTimeoutMs, maxSockets: 16, auth: createUpstreamAuth(config.upstream!.auth, upstreamUrl) });
     source = restSource(sourceClient);
   }
+  const metrics = createMetrics(outbox, settings.destinations.map((d) => d.name));
   const replication = await createReplicationService({
-    config, settings, database, outbox, source, logger, workerId: `${hostname()}:${process.pid}`,
+    config, settings, database, outbox, source, logger, metrics, workerId: `${hostname()}:${process.pid}`,
   });
   const proxy = await startProxyServer({
     host: config.host,
@@ -140,7 +142,7 @@ async function startProxyInFront(config: ServerConfig, file: ConfigFile, databas
     maxBodyBytes: config.maxBodyBytes,
     outbox,
     logger,
-    admin: createAdminApp(outbox, replication.destinations),
+    admin: createAdminApp(outbox, replication.destinations, metrics),
     replicas: replication.replicas,
     onOutcome: (_entryId, outcome) => {
       if (outcome.status === 'committed') replication.wake();

@@ -105,6 +105,18 @@ export const outboxMigrations: Record<string, Migration> = {
       await db.schema.alterTable('outbox_entries').dropColumn('instance_id').execute();
     },
   },
+  '0005_positions_shipped_state': {
+    async up(db: Kysely<unknown>) {
+      // What a destination last brought over, for status: the source metadata file and the
+      // current snapshot id the replica has since.
+      await db.schema.alterTable('outbox_positions').addColumn('shipped_metadata_location', 'text').execute();
+      await db.schema.alterTable('outbox_positions').addColumn('shipped_snapshot_id', 'text').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('outbox_positions').dropColumn('shipped_snapshot_id').execute();
+      await db.schema.alterTable('outbox_positions').dropColumn('shipped_metadata_location').execute();
+    },
+  },
 };
 
 /**

@@ -122,6 +122,14 @@ export interface ReplicationPosition {
   lockedUntilMs: number | null;
   lastError: string | null;
   completedAtMs: number | null;
+  /** The source state the destination was last brought to (null before the first ship). */
+  shipped: ShippedState | null;
+}
+
+/** Where a destination stands after shipping: the source state it was brought to. */
+export interface ShippedState {
+  metadataLocation: string;
+  snapshotId: string | null;
 }
 
 export interface FailResult {
@@ -355,9 +363,14 @@ export class OutboxStore {
    * is released, and the queue goes to the back of the due order. A paused queue stays paused.
    * False when there is no such position row.
    */
-  async complete(destination: string, entity: EntityRef, position: number, nowMs: number = Date.now()): Promise<boolean> {
+  async complete(destination: string, entity: EntityRef, position: number, nowMs: number = Date.now(), shipped?: ShippedState): Promise<boolean> {
     const result = await this.db.updateTable('outbox_positions')
       .set((eb) => ({
+        // Only with the position: a late worker's older state never overwrites a newer one.
+        ...(shipped ? {
+          shipped_metadata_location: eb.case().when('position', '<', position).then(shipped.metadataLocation).else(eb.ref('shipped_metadata_location')).end(),
+          shipped_snapshot_id: eb.case().when('position', '<', position).then(shipped.snapshotId).else(eb.ref('shipped_snapshot_id')).end(),
+        } : {}),
         position: eb.case().when('position', '<', position).then(position).else(eb.ref('position')).end(),
         attempts: 0,
         last_error: null,
@@ -641,6 +654,7 @@ function toPosition(raw: PositionRow): ReplicationPosition {
     lockedUntilMs: row.locked_until_ms,
     lastError: row.last_error,
     completedAtMs: row.completed_at_ms,
+    shipped: row.shipped_metadata_location === null ? null : { metadataLocation: row.shipped_metadata_location, snapshotId: row.shipped_snapshot_id },
   };
 }
 

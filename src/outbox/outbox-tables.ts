@@ -84,6 +84,10 @@ export interface OutboxPositionRow {
   last_error: string | null;
   /** When the position last advanced. */
   completed_at_ms: number | null;
+  /** The source metadata file the destination was last brought to (null before, or unknown). */
+  shipped_metadata_location: string | null;
+  /** The current snapshot id of that state (decimal text; null when none). */
+  shipped_snapshot_id: string | null;
 }
 
 export interface OutboxTables {

@@ -26,7 +26,7 @@ export interface ProxyServerOptions {
   maxBodyBytes: number;
   outbox: OutboxWriter & UnsettledSource;
   logger: Logger;
-  /** The proxy's own API, served for every path under `/admin/` instead of forwarding. */
+  /** The proxy's own API, served for every path under `/admin/` (and `/metrics`) instead of forwarding. */
   admin?: Hono;
   /** Read-only replica catalogs by destination name, served under `/replicas/{destination}`. */
   replicas?: Map<string, Hono>;
@@ -66,7 +66,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   const admin = options.admin ? requestListener(options.admin.fetch) : undefined;
   const replicas = new Map([...options.replicas ?? []].map(([name, app]) => [name, requestListener(app.fetch)]));
   const server = await listen((request, response) => {
-    if (admin && request.url?.startsWith('/admin/')) void admin(request, response);
+    if (admin && (request.url?.startsWith('/admin/') || request.url === '/metrics')) void admin(request, response);
     else if (request.url?.startsWith('/replicas/')) serveReplica(replicas, request, response);
     else forward(request, response);
   }, options.host, options.port);

@@ -11,6 +11,7 @@ import { s3ClientConfig, type ServerConfig } from '../config/server-config.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
 import { buildCatalog, replicaCatalogName } from '../server/builtin-server.ts';
 import { createStoreResolver, type StoreResolver } from '../storage/store-resolver.ts';
+import type { Metrics } from '../server/metrics.ts';
 import type { Logger } from '../util/logger.ts';
 import { copyFiles } from './copy/copier.ts';
 import type { Destination, ReplicationSettings } from './destinations.ts';
@@ -26,6 +27,8 @@ export interface ReplicationServiceOptions {
   source: SourceCatalog;
   logger: Logger;
   workerId: string;
+  /** Counts what the shippers ship. */
+  metrics?: Metrics;
 }
 
 export interface ReplicationService {
@@ -84,6 +87,8 @@ export async function createReplicationService(options: ReplicationServiceOption
       selector: destination.selector,
       namespacePrefix: destination.namespacePrefix,
       onSourceDrop: destination.onSourceDrop,
+      onShipped: options.metrics && ((report) => options.metrics!.shipped(report)),
+      onFailed: options.metrics && ((failure) => options.metrics!.failed(failure)),
       concurrency: settings.concurrency,
       idleMs: settings.pollMs,
       lockMs: settings.claimTimeoutMs,

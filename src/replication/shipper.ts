@@ -18,8 +18,23 @@ import type { ClaimedWork, OutboxStore } from '../outbox/outbox-store.ts';
 import type { Logger } from '../util/logger.ts';
 import { mapWithConcurrency } from './copy/concurrency.ts';
 import { SourceReadError, type SourceCatalog } from './source-catalog.ts';
-import { syncTable, type TableSyncContext } from './sync-table.ts';
+import { syncTable, type TableSyncContext, type TableSyncResult } from './sync-table.ts';
 import { EVERYTHING, TableSelector } from './table-selector.ts';
+
+interface SyncedTable {
+  replicaId: Identifier;
+  sourceMetadataLocation: string;
+  result: TableSyncResult;
+}
+
+/** What one claimed queue shipped (for metrics). */
+export interface ShipReport {
+  destination: string;
+  entity: EntityRef;
+  events: TableEvent[];
+  /** One per table sync the events caused (none for namespace events, drops, unselected tables). */
+  synced: TableSyncResult[];
+}
 
 export interface ShipperOptions {
   outbox: OutboxStore;
@@ -37,6 +52,9 @@ export interface ShipperOptions {
   namespacePrefix?: string[];
   /** What a source drop does to the replica: kept (default) or dropped too (its files are kept). */
   onSourceDrop?: 'keep' | 'drop';
+  /** Called after a queue shipped, and after it failed (for metrics). */
+  onShipped?: (report: ShipReport) => void;
+  onFailed?: (failure: { destination: string; entity: EntityRef; error: unknown }) => void;
   /** Tables shipped at once. */
   concurrency?: number;
   /** How long a claim holds before another worker may take the queue. */
@@ -105,17 +123,36 @@ export class Shipper {
 
   private async ship(claim: ClaimedWork): Promise<void> {
     const { outbox, destination, logger } = this.options;
+    const synced: SyncedTable[] = [];
     try {
-      for (const event of claim.events) await this.apply(event);
-      await outbox.complete(destination, claim.entity, claim.throughSequence);
+      for (const event of claim.events) {
+        const result = await this.apply(event);
+        if (result) synced.push(result);
+      }
+      const last = synced.at(-1);
+      const shipped = last && {
+        metadataLocation: last.sourceMetadataLocation,
+        snapshotId: await this.replicaSnapshotId(last.replicaId),
+      };
+      await outbox.complete(destination, claim.entity, claim.throughSequence, Date.now(), shipped);
+      this.options.onShipped?.({ destination, entity: claim.entity, events: claim.events, synced: synced.map((s) => s.result) });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const result = await outbox.fail(destination, claim.entity, message, Date.now(), this.options.workerId);
+      this.options.onFailed?.({ destination, entity: claim.entity, error });
       logger.warn({ err: error, destination, entity: claim.entityKey, state: result?.state, attempts: result?.attempts }, 'replication of a table failed; it will be retried');
     }
   }
 
-  private async apply(event: TableEvent): Promise<void> {
+  private async replicaSnapshotId(id: Identifier): Promise<string | null> {
+    const replica = this.options.sync.replica;
+    if (!(await replica.tableExists(id))) return null;
+    const current = (await replica.loadTable(id)).metadata['current-snapshot-id'];
+    return current === undefined || current === null || BigInt(current) === -1n ? null : BigInt(current).toString();
+  }
+
+  /** Applies one event; for a table brought to a source state, which one and what it took. */
+  private async apply(event: TableEvent): Promise<SyncedTable | undefined> {
     const { entity } = event;
     const selector = this.options.selector ?? EVERYTHING_SELECTOR;
     const isTable = entity.name !== undefined;
@@ -147,7 +184,7 @@ export class Shipper {
     return { namespace: [...(this.options.namespacePrefix ?? []), ...id.namespace], name: id.name };
   }
 
-  private async syncTableEntity(id: Identifier, metadataLocation: string | null, sequence: number): Promise<void> {
+  private async syncTableEntity(id: Identifier, metadataLocation: string | null, sequence: number): Promise<SyncedTable | undefined> {
     const replica = this.options.sync.replica;
     const target = this.replicaId(id);
     let location = metadataLocation ?? undefined;
@@ -157,7 +194,8 @@ export class Shipper {
     } else if (!(await replica.tableExists(target)) && !(await this.sourceHasTable(id)) && (await this.goneOnPurpose(id, sequence))) {
       return;
     }
-    await syncTable(this.options.sync, target, location);
+    const result = await syncTable(this.options.sync, target, location);
+    return { replicaId: target, sourceMetadataLocation: location, result };
   }
 
   /**
@@ -186,7 +224,7 @@ export class Shipper {
    * The event of a rename's new name moves the replica table from the old name (when it is there
    * and is the same table) and brings it up to date; the old name's event has nothing left to do.
    */
-  private async renameTable(event: TableEvent): Promise<void> {
+  private async renameTable(event: TableEvent): Promise<SyncedTable | undefined> {
     const entry = await this.options.outbox.entry(event.entryId);
     const [from, to] = entry?.entities ?? [];
     const isTarget = to !== undefined && sameEntity(to, event.entity);
@@ -201,7 +239,7 @@ export class Shipper {
     return this.syncTableEntity(tableId(to), event.metadataLocation, event.sequence);
   }
 
-  private async sourceDropped(id: Identifier): Promise<void> {
+  private async sourceDropped(id: Identifier): Promise<undefined> {
     if (this.options.onSourceDrop !== 'drop') return;
     const replica = this.options.sync.replica;
     const target = this.replicaId(id);
@@ -211,7 +249,7 @@ export class Shipper {
     }
   }
 
-  private async syncNamespace(namespace: string[]): Promise<void> {
+  private async syncNamespace(namespace: string[]): Promise<undefined> {
     const replica = this.options.sync.replica;
     const properties = await this.options.source.namespaceProperties(namespace);
     if (properties === undefined) return;

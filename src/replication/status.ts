@@ -18,8 +18,12 @@ export interface EntityStatus {
   latestSequence: number;
   /** Events recorded but not applied at the destination (rejected ones included until stepped over). */
   eventsBehind: number;
+  /** Snapshots the source added in the events not yet applied (as far as the events say). */
+  snapshotsBehind: number;
   /** When the oldest event not yet applied was recorded; null when none is behind. */
   oldestPendingAtMs: number | null;
+  /** The source state last brought over: its metadata file and current snapshot id. */
+  lastReplicated: { metadataLocation: string; snapshotId: string | null } | null;
   /** Consecutive failed attempts, and the last error (kept for display until a success). */
   attempts: number;
   lastError: string | null;
@@ -36,11 +40,14 @@ export async function replicationStatus(outbox: OutboxStore, destinations: strin
       const p = positions.get(key);
       const position = p?.position ?? 0;
       const behind = Math.max(0, lastSequence - position);
-      const oldest = behind > 0 ? await outbox.event(entity, position + 1) : undefined;
+      const pending = behind > 0 ? await outbox.listEvents({ entity, afterSequence: position, limit: 10_000 }) : [];
+      const oldest = pending[0];
+      const snapshotsBehind = pending.filter((e) => e.status === 'committed').reduce((n, e) => n + e.addedSnapshotIds.length, 0);
       const state: ReplicationState = p?.state === 'failed' || p?.state === 'paused' ? p.state : behind > 0 ? 'pending' : 'completed';
       out.push({
-        destination, entity, state, position, latestSequence: lastSequence, eventsBehind: behind,
+        destination, entity, state, position, latestSequence: lastSequence, eventsBehind: behind, snapshotsBehind,
         oldestPendingAtMs: oldest?.createdAtMs ?? null,
+        lastReplicated: p?.shipped ?? null,
         attempts: p?.attempts ?? 0, lastError: p?.lastError ?? null, completedAtMs: p?.completedAtMs ?? null,
       });
     }

@@ -1,7 +1,8 @@
 /**
  * The admin API: `/admin/v1/...`:
  * - `GET /admin/v1/outbox?table=ns.t&limit=N`: the recorded mutations (newest N, oldest first);
- * - `GET /admin/v1/replication/status?table=ns.t`: per table and destination, how far replication is.
+ * - `GET /admin/v1/replication/status?table=ns.t`: per table and destination, how far replication is;
+ * - `GET /metrics`: Prometheus metrics (metrics.ts).
  */
 import { Hono } from 'hono';
 import { badRequest, IcebergError } from '../errors/iceberg-error.ts';
@@ -9,6 +10,7 @@ import { toEventPayload } from '../outbox/event-payload.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
 import { replicationStatus } from '../replication/status.ts';
 import { toJson } from '../util/json.ts';
+import type { Metrics } from './metrics.ts';
 
 
 /** `ns.t` (or `a.b.t`): the last dot separates the table name from its namespace levels. */
@@ -18,7 +20,7 @@ function parseTableParam(value: string): { namespace: string[]; name: string } |
   return { namespace: parts.slice(0, -1), name: parts.at(-1)! };
 }
 
-export function createAdminApp(outbox: OutboxStore, destinations: string[] = []): Hono {
+export function createAdminApp(outbox: OutboxStore, destinations: string[] = [], metrics?: Metrics): Hono {
   const app = new Hono();
   app.notFound((c) => new IcebergError(404, 'NoSuchResourceException', `No admin route for ${c.req.method} ${c.req.path}`).toResponse());
   app.get('/admin/v1/outbox', async (c) => {
@@ -39,5 +41,8 @@ export function createAdminApp(outbox: OutboxStore, destinations: string[] = [])
     const tables = await replicationStatus(outbox, destinations, entity);
     return new Response(toJson({ destinations, tables }), { headers: { 'content-type': 'application/json' } });
   });
+  if (metrics) {
+    app.get('/metrics', async () => new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }));
+  }
   return app;
 }

@@ -14,7 +14,8 @@ import { OutboxStore } from '../../src/outbox/outbox-store.ts';
 import { startProxyServer, type RunningProxy } from '../../src/proxy/proxy-server.ts';
 import { copyFiles } from '../../src/replication/copy/copier.ts';
 import { LocationMap } from '../../src/replication/rewrite/location-map.ts';
-import { Shipper } from '../../src/replication/shipper.ts';
+import { Shipper, type ShipperOptions } from '../../src/replication/shipper.ts';
+import { createMetrics } from '../../src/server/metrics.ts';
 import { builtinSource } from '../../src/replication/source-catalog.ts';
 import { TableSelector } from '../../src/replication/table-selector.ts';
 import { buildCatalog, replicaCatalogName, startCatalogServer, type RunningServer } from '../../src/server/builtin-server.ts';
@@ -32,6 +33,7 @@ let outbox: OutboxStore;
 let source: RunningServer;
 let proxy: RunningProxy;
 let shipper: Shipper;
+let shipperOptions: ShipperOptions;
 let replica: Awaited<ReturnType<typeof buildCatalog>>;
 const closers: Array<() => Promise<void>> = [];
 
@@ -52,13 +54,14 @@ beforeAll(async () => {
   replica = await buildCatalog({ ...config, warehouse: replicaWarehouse }, logger, database, { name: replicaCatalogName('local') });
   proxy = await startProxyServer({ host: '127.0.0.1', port: 0, upstreamUrl: source.url, upstreamTimeoutMs: 5000, maxBodyBytes: 1 << 20, outbox, logger });
   const stores = createStoreResolver();
-  shipper = new Shipper({
+  shipperOptions = {
     outbox, destination: 'local', source: builtinSource(source.catalog), logger, workerId: 'test',
     sync: {
       sourceStores: stores, replicaStores: stores, copyFiles: (items) => copyFiles(items), replica: replica.catalog,
       map: new LocationMap([{ source: `${config.warehouse}/`, destination: `${replicaWarehouse}/` }]),
     },
-  });
+  };
+  shipper = new Shipper(shipperOptions);
   closers.push(() => proxy.close(), async () => stores.destroy(), () => replica.close(), () => source.close(), () => database.close());
 });
 
@@ -162,5 +165,29 @@ describe('Shipper', () => {
     // The default destination keeps what the source dropped.
     await drain();
     expect(await replica.catalog.tableExists({ namespace: ['hr'], name: 'leaving' })).toBe(true);
+  });
+
+  it('exposes replication state and what was shipped as Prometheus metrics', async () => {
+    const metrics = createMetrics(outbox, ['local']);
+    const counted = new Shipper({ ...shipperOptions, onShipped: (r) => metrics.shipped(r), onFailed: (f) => metrics.failed(f) });
+    const commit = { requirements: [], updates: [{ action: 'set-properties', updates: { n: '5' } }] };
+    expect((await send(proxy.url, 'POST', '/v1/namespaces/shop/tables/orders', commit)).status).toBe(200);
+    expect((await send(proxy.url, 'POST', '/v1/namespaces/shop/tables', { name: 'odd2', schema, location: pathToFileURL(join(dir, 'elsewhere', 'odd2')).href })).status).toBe(200);
+    const scrape = async () => (await createAdminApp(outbox, ['local'], metrics).request('/metrics')).text();
+    const value = (text: string, series: string) => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1]);
+    let text = await scrape();
+    expect(value(text, 'icerelay_replication_events_behind{destination="local",table="shop.orders"}')).toBe(1);
+    expect(value(text, 'icerelay_replication_lag_seconds{destination="local",table="shop.orders"}')).toBeGreaterThan(0);
+    for (let round = 0; round < 5 && (await counted.syncOnce()) > 0; round++) { /* next round */ }
+    text = await scrape();
+    expect(value(text, 'icerelay_replication_events_behind{destination="local",table="shop.orders"}')).toBe(0);
+    expect(value(text, 'icerelay_replication_lag_seconds{destination="local",table="shop.orders"}')).toBe(0);
+    expect(value(text, 'icerelay_replication_commits_shipped_total{destination="local"}')).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'icerelay_replication_lag_histogram_seconds_count{destination="local"}')).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'icerelay_replication_failures_total{destination="local",cause="UnmappedLocationError"}')).toBe(1);
+    expect(value(text, 'icerelay_replication_tables{destination="local",state="completed"}')).toBeGreaterThan(0);
+    expect(text).toContain('icerelay_outbox_depth ');
+    const status = (await (await createAdminApp(outbox, ['local']).request('/admin/v1/replication/status?table=shop.orders')).json()) as { tables: { lastReplicated: { metadataLocation: string; snapshotId: string | null } }[] };
+    expect(status.tables[0]!.lastReplicated).toEqual({ metadataLocation: await source.catalog.tableMetadataLocation({ namespace: ['shop'], name: 'orders' }), snapshotId: null });
   });
 });
