@@ -8,8 +8,7 @@
  * state). Namespace events create the namespace and copy its properties. A rename moves the
  * replica table (same UUID) to its new name. Drops keep the replica unless the destination says
  * otherwise (a replica outlives its source by design). Tables the destination's rules do not
- * select are stepped over. Views are not replicated yet: their queues fail with that reason
- * instead of being skipped silently.
+ * select are stepped over. Views are replicated the same way (sync-view.ts): metadata only.
  */
 import type { BuiltinCatalog } from '../catalog/builtin-catalog.ts';
 import type { Identifier } from '../catalog/identifiers.ts';
@@ -19,6 +18,7 @@ import type { Logger } from '../util/logger.ts';
 import { mapWithConcurrency } from './copy/concurrency.ts';
 import { SourceReadError, type SourceCatalog } from './source-catalog.ts';
 import { syncTable, type TableSyncContext, type TableSyncResult } from './sync-table.ts';
+import { syncView } from './sync-view.ts';
 import { EVERYTHING, TableSelector } from './table-selector.ts';
 
 interface SyncedTable {
@@ -174,8 +174,44 @@ export class Shipper {
         return this.sourceDropped(tableId(entity));
       case 'drop-namespace':
         return; // the replica keeps its namespaces (they may hold kept tables)
-      default:
-        throw new Error(`${event.kind} events are not replicated yet (views): ${entity.namespace.join('.')}.${entity.name ?? ''}`);
+      case 'create-view':
+      case 'replace-view':
+      case 'register-view':
+        return this.syncViewEntity(tableId(entity), event.metadataLocation);
+      case 'rename-view':
+        return this.renameView(event);
+      case 'drop-view':
+        return this.sourceViewDropped(tableId(entity));
+    }
+  }
+
+  private async syncViewEntity(id: Identifier, metadataLocation: string | null): Promise<undefined> {
+    const location = metadataLocation ?? (await this.options.source.currentViewMetadataLocation(id));
+    if (location === undefined) return;
+    const target = this.replicaId(id);
+    await ensureNamespaces(this.options.sync.replica, target.namespace);
+    await syncView({ ...this.options.sync, namespacePrefix: this.options.namespacePrefix }, target, location);
+  }
+
+  private async renameView(event: TableEvent): Promise<undefined> {
+    const entry = await this.options.outbox.entry(event.entryId);
+    const [from, to] = entry?.entities ?? [];
+    if (!from || !to || !sameEntity(to, event.entity)) return; // the old name: the new name's event moves it
+    const replica = this.options.sync.replica;
+    const [oldId, newId] = [this.replicaId(tableId(from)), this.replicaId(tableId(to))];
+    if ((await replica.viewExists(oldId)) && !(await replica.viewExists(newId))) {
+      await ensureNamespaces(replica, newId.namespace);
+      await replica.renameView(oldId, newId);
+    }
+    return this.syncViewEntity(tableId(to), event.metadataLocation);
+  }
+
+  private async sourceViewDropped(id: Identifier): Promise<undefined> {
+    if (this.options.onSourceDrop !== 'drop') return;
+    const replica = this.options.sync.replica;
+    const target = this.replicaId(id);
+    if ((await replica.viewExists(target)) && (await this.options.source.currentViewMetadataLocation(id)) === undefined) {
+      await replica.dropView(target);
     }
   }
 

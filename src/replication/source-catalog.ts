@@ -13,6 +13,8 @@ import { isJsonObject, parseJson, type JsonObject } from '../util/json.ts';
 export interface SourceCatalog {
   /** The table's current metadata file; undefined when the table does not exist (any more). */
   currentMetadataLocation(id: Identifier): Promise<string | undefined>;
+  /** The view's current metadata file; undefined when the view does not exist (any more). */
+  currentViewMetadataLocation(id: Identifier): Promise<string | undefined>;
   /** The namespace's properties; undefined when it does not exist. */
   namespaceProperties(namespace: string[]): Promise<Record<string, string> | undefined>;
   /** Every table, namespace by namespace (nested ones too). */
@@ -35,6 +37,9 @@ export function builtinSource(catalog: BuiltinCatalog): SourceCatalog {
   return {
     async currentMetadataLocation(id) {
       return (await catalog.tableExists(id)) ? catalog.tableMetadataLocation(id) : undefined;
+    },
+    async currentViewMetadataLocation(id) {
+      return (await catalog.viewExists(id)) ? (await catalog.loadView(id)).metadataLocation : undefined;
     },
     async namespaceProperties(namespace) {
       return (await catalog.namespaceExists(namespace)) ? catalog.loadNamespace(namespace) : undefined;
@@ -128,6 +133,14 @@ export function restSource(upstream: UpstreamClient): SourceCatalog {
       if (!loaded) return undefined;
       const location = loaded['metadata-location'];
       if (typeof location !== 'string') throw new SourceReadError(`the upstream's load result for ${[...id.namespace, id.name].join('.')} has no metadata-location`);
+      return location;
+    },
+    async currentViewMetadataLocation(id) {
+      const { base, separator } = await routes();
+      const loaded = await get(`${base}/namespaces/${ns(id.namespace, separator)}/views/${encodeURIComponent(id.name)}`);
+      if (!loaded) return undefined;
+      const location = loaded['metadata-location'];
+      if (typeof location !== 'string') throw new SourceReadError(`the upstream's load result for view ${[...id.namespace, id.name].join('.')} has no metadata-location`);
       return location;
     },
     async namespaceProperties(namespace) {

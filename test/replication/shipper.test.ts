@@ -22,6 +22,7 @@ import { buildCatalog, replicaCatalogName, startCatalogServer, type RunningServe
 import { createAdminApp } from '../../src/server/admin-routes.ts';
 import { createStoreResolver } from '../../src/storage/store-resolver.ts';
 import { createLogger } from '../../src/util/logger.ts';
+import { createViewRequest } from '../helpers/iceberg-requests.ts';
 import { sendRaw as send } from '../helpers/raw-http.ts';
 
 const logger = createLogger({ level: 'silent' });
@@ -189,5 +190,31 @@ describe('Shipper', () => {
     expect(text).toContain('icerelay_outbox_depth ');
     const status = (await (await createAdminApp(outbox, ['local']).request('/admin/v1/replication/status?table=shop.orders')).json()) as { tables: { lastReplicated: { metadataLocation: string; snapshotId: string | null } }[] };
     expect(status.tables[0]!.lastReplicated).toEqual({ metadataLocation: await source.catalog.tableMetadataLocation({ namespace: ['shop'], name: 'orders' }), snapshotId: null });
+  });
+
+  it('replicates views: create, replace, rename, with the location mapped and the same UUID and versions', async () => {
+    expect((await send(proxy.url, 'POST', '/v1/namespaces/shop/views', createViewRequest('recent', ['shop'], 'SELECT id FROM orders'))).status).toBe(200);
+    await drain();
+    const id = { namespace: ['shop'], name: 'recent' };
+    let [s, r] = [await source.catalog.loadView(id), await replica.catalog.loadView(id)];
+    expect(r.metadata['view-uuid']).toBe(s.metadata['view-uuid']);
+    expect(r.metadata.location).toBe(`${pathToFileURL(join(dir, 'replica')).href}/shop/recent`);
+    expect(r.metadataLocation.startsWith(pathToFileURL(join(dir, 'replica')).href)).toBe(true);
+
+    const version = { ...createViewRequest('recent', ['shop'], 'SELECT id FROM orders WHERE id > 1')['view-version'], 'version-id': 2 };
+    const replace = { requirements: [{ type: 'assert-view-uuid', uuid: s.metadata['view-uuid'] }], updates: [{ action: 'add-view-version', 'view-version': version }, { action: 'set-current-view-version', 'view-version-id': -1 }] };
+    expect((await send(proxy.url, 'POST', '/v1/namespaces/shop/views/recent', replace)).status).toBe(200);
+    await drain();
+    [s, r] = [await source.catalog.loadView(id), await replica.catalog.loadView(id)];
+    expect(r.metadata.versions).toEqual(s.metadata.versions);
+    expect(r.metadata['current-version-id']).toBe(s.metadata['current-version-id']);
+    const replicaFile = r.metadataLocation;
+    await drain(); // nothing due: unchanged
+    expect((await replica.catalog.loadView(id)).metadataLocation).toBe(replicaFile);
+
+    expect((await send(proxy.url, 'POST', '/v1/views/rename', { source: id, destination: { namespace: ['shop'], name: 'latest' } })).status).toBe(204);
+    await drain();
+    expect(await replica.catalog.viewExists(id)).toBe(false);
+    expect((await replica.catalog.loadView({ namespace: ['shop'], name: 'latest' })).metadata['view-uuid']).toBe(s.metadata['view-uuid']);
   });
 });
