@@ -8,12 +8,12 @@ import { TableMetadataBuilder } from '../../../src/iceberg/metadata-builder.ts';
 import { newTableBuilder } from '../../../src/iceberg/new-table.ts';
 import { canonical } from '../../../src/iceberg/schema.ts';
 import { tableMetadataToJsonObject } from '../../../src/iceberg/table-metadata.ts';
-import type { MetadataUpdate, TableMetadata } from '../../../src/iceberg/types.ts';
+import type { MetadataUpdate, Schema, TableMetadata } from '../../../src/iceberg/types.ts';
 import { tableCommitBetween } from '../../../src/replication/commit/table-diff.ts';
 import { planReplicaMetadata } from '../../../src/replication/plan/merge-metadata.ts';
 import { LocationMap } from '../../../src/replication/rewrite/location-map.ts';
 
-const schema = { type: 'struct', 'schema-id': 0, fields: [{ id: 1, name: 'id', type: 'long', required: true }] };
+const schema: Schema = { type: 'struct', 'schema-id': 0, fields: [{ id: 1, name: 'id', type: 'long', required: true }] };
 const snap = (id: number, parent: number | null, seq: number) => ({
   action: 'add-snapshot',
   snapshot: {
