@@ -1,8 +1,8 @@
 /**
  * The real Iceberg tables in test/fixtures/replication (written by its generate.sh): current
- * metadata plus every manifest list and manifest, served by location.
+ * metadata plus every manifest list, manifest and delete file, served by location.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseTableMetadata } from '../../../src/iceberg/table-metadata.ts';
 import type { TableMetadata } from '../../../src/iceberg/types.ts';
@@ -18,8 +18,10 @@ export interface FixtureTable {
   location: string;
   metadata: TableMetadata;
   metadataText: string;
-  /** Bytes of a file under the table's metadata folder, by its full location. */
+  /** Bytes of a kept file of the table (metadata folder, delete files), by its full location. */
   read(location: string): Buffer;
+  /** Whether the fixture keeps this file (data files are not kept). */
+  has(location: string): boolean;
   /** Locations of every Avro file of the table (manifest lists and manifests). */
   avroFiles(): string[];
 }
@@ -30,22 +32,38 @@ export function fixtureTable(name: string): FixtureTable {
   const dir = `${root}${name}/`;
   const metadataText = readFileSync(`${dir}metadata.json`, 'utf8');
   const metadataFolder = `${entry.location}/metadata/`;
+  const fixturePath = (location: string) => {
+    const canonical = canonicalLocation(location);
+    const tableRoot = canonicalLocation(`${entry.location}/`);
+    return canonical.startsWith(tableRoot) ? `${dir}${canonical.slice(tableRoot.length)}` : undefined;
+  };
   return {
     name,
     location: entry.location,
     metadata: parseTableMetadata(metadataText),
     metadataText,
     read(location) {
-      const canonical = canonicalLocation(location);
-      const folder = canonicalLocation(metadataFolder);
-      if (!canonical.startsWith(folder)) throw new Error(`Fixture ${name} has no file ${location}`);
-      return readFileSync(`${dir}metadata/${canonical.slice(folder.length)}`);
+      const path = fixturePath(location);
+      if (!path || !existsSync(path)) throw new Error(`Fixture ${name} has no file ${location}`);
+      return readFileSync(path);
+    },
+    has(location) {
+      const path = fixturePath(location);
+      return path !== undefined && existsSync(path);
     },
     avroFiles() {
       return readdirSync(`${dir}metadata`).filter((f) => f.endsWith('.avro')).sort().map((f) => metadataFolder + f);
     },
   };
 }
+
+/** The pyarrow-written position-delete files of test/fixtures/replication/position_deletes (see generate.py). */
+export const POSITION_DELETE_FIXTURES = {
+  folder: `${root}position_deletes/`,
+  /** Where their file_path values point. */
+  location: 's3://source-bucket/wh/db/t',
+  names: () => readdirSync(`${root}position_deletes`).filter((f) => f.endsWith('.parquet')).sort(),
+};
 
 /** Is this Avro file a manifest list (vs a manifest)? Iceberg names lists snap-<id>-<attempt>-<uuid>.avro. */
 export function isManifestList(location: string): boolean {
