@@ -5,27 +5,51 @@
  * pointer (compare-and-swap on the replica catalog). Running it again for the same source file
  * changes nothing: the plan is empty and no commit is made.
  *
- * Not replicated yet, and refused with a clear error rather than copied wrong: position-delete
- * files and deletion vectors, whose contents name data files by their source paths.
+ * Delete files that name data files inside them are rewritten, not copied: position-delete files
+ * (Parquet, `file_path` column; rewrite/position-delete-file.ts) and deletion vectors (Puffin,
+ * `referenced-data-file` in the footer; rewrite/puffin-file.ts). Their size changes, so each is
+ * rewritten and written before the manifest that lists it, and the manifest records the new
+ * `file_size_in_bytes` (a reader that trusts a stale size seeks the footer in the wrong place).
+ * Blob offsets in a Puffin file do not move, so content_offset / content_size_in_bytes stay.
+ * Equality-delete files hold column values, no paths, and are copied like data files.
+ *
+ * Each delete file is handled once per sync, however many manifests list it (a Puffin file holds
+ * the deletion vectors of several data files). One that is already at the destination is not
+ * rewritten again and its size there is what the manifest records: delete files are immutable and
+ * uniquely named, and writes are all-or-nothing (a temp file renamed, a single PUT), so what is
+ * there is a complete rewrite of this very source file by an earlier sync — whose committed
+ * manifests already carry that size. Writes use ifAbsent, so two syncs racing agree on one file.
+ * A second delivery of a commit thus reads no delete file and writes nothing.
  */
 import type { BuiltinCatalog } from '../catalog/builtin-catalog.ts';
 import { namespaceKey, type Identifier } from '../catalog/identifiers.ts';
 import { readTableMetadata, writeTableMetadata } from '../catalog/metadata-files.ts';
 import { serializeTableMetadata } from '../iceberg/table-metadata.ts';
 import type { MetadataLogEntry, TableMetadata } from '../iceberg/types.ts';
+import { ObjectExistsError } from '../storage/object-store.ts';
 import type { StoreResolver } from '../storage/store-resolver.ts';
+import { mapWithConcurrency } from './copy/concurrency.ts';
 import type { CopyItem, CopyResult } from './copy/types.ts';
 import { planReplicaMetadata, type RetentionPolicy } from './plan/merge-metadata.ts';
 import type { LocationMap } from './rewrite/location-map.ts';
-import { readManifestListEntries, rewriteManifest, rewriteManifestList, type RewrittenManifest } from './rewrite/rewrite-avro.ts';
+import { rewritePositionDeleteFile } from './rewrite/position-delete-file.ts';
+import { rewritePuffinFile } from './rewrite/puffin-file.ts';
+import {
+  readManifestListEntries,
+  rewriteManifest,
+  rewriteManifestList,
+  type ReferencedFile,
+  type RewrittenFileValues,
+  type RewrittenManifest,
+} from './rewrite/rewrite-avro.ts';
 import { snapshotMetadataFiles } from './rewrite/rewrite-metadata.ts';
 
 export interface TableSyncContext {
   /** Reads the source's metadata, manifest lists and manifests. */
   sourceStores: StoreResolver;
-  /** Writes the replica's metadata, manifest lists and manifests. */
+  /** Writes the replica's metadata, manifest lists, manifests and rewritten delete files. */
   replicaStores: StoreResolver;
-  /** Copies data files (and statistics files) byte for byte. */
+  /** Copies data files (and statistics files, equality deletes) byte for byte. */
   copyFiles(items: CopyItem[]): Promise<CopyResult>;
   map: LocationMap;
   /** The replica catalog (a catalog of the state database). */
@@ -42,11 +66,10 @@ export interface TableSyncResult {
   filesCopied: number;
   filesSkipped: number;
   bytesCopied: number;
-}
-
-/** A file kind replication cannot carry over yet; the table fails with this, the others go on. */
-export class UnsupportedReplicationError extends Error {
-  override readonly name = 'UnsupportedReplicationError';
+  /** Position-delete and deletion-vector files rewritten and written by this sync. */
+  deleteFilesRewritten: number;
+  /** Such files found already at the destination (an earlier sync wrote them). */
+  deleteFilesPresent: number;
 }
 
 /** The replica changed under the sync (another shipper): nothing was committed; try again. */
@@ -55,19 +78,31 @@ export class ReplicaConflictError extends Error {
 }
 
 const PREVIOUS_VERSIONS_MAX = 'write.metadata.previous-versions-max';
+/** Delete files read, rewritten and written at once (each is read whole into memory). */
+const DELETE_FILE_CONCURRENCY = 8;
 
 export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMetadataLocation: string): Promise<TableSyncResult> {
   const source = await readTableMetadata(ctx.sourceStores, sourceMetadataLocation);
   const current = (await ctx.replica.tableExists(id)) ? await ctx.replica.loadTable(id) : undefined;
   const plan = planReplicaMetadata(source, current?.metadata, ctx.map, { retention: ctx.retention });
   if (current && serializeTableMetadata(plan.metadata) === serializeTableMetadata(current.metadata)) {
-    return { metadataLocation: current.metadataLocation, committed: false, newSnapshots: 0, filesCopied: 0, filesSkipped: 0, bytesCopied: 0 };
+    return {
+      metadataLocation: current.metadataLocation,
+      committed: false,
+      newSnapshots: 0,
+      filesCopied: 0,
+      filesSkipped: 0,
+      bytesCopied: 0,
+      deleteFilesRewritten: 0,
+      deleteFilesPresent: 0,
+    };
   }
 
   // Copy before pointer: every file the new snapshots reference exists at the destination first.
   const newIds = plan.newSnapshots.map((s) => s['snapshot-id']);
   const copies: CopyItem[] = [];
   const rewritten = new Map<string, RewrittenManifest>();
+  const deleteFiles = new Map<string, Promise<RewrittenDeleteFile>>();
   for (const file of snapshotMetadataFiles(source, newIds)) {
     if (file.kind === 'statistics' || file.kind === 'partition-statistics') {
       copies.push({ source: file.location, destination: ctx.map.map(file.location, `${file.kind} file`), size: Number(file.sizeInBytes) });
@@ -77,15 +112,24 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
     const listBytes = await ctx.sourceStores.storeFor(file.location).read(file.location);
     for (const entry of readManifestListEntries(listBytes, file.location)) {
       if (rewritten.has(entry.path)) continue;
-      const manifest = rewriteManifest(await ctx.sourceStores.storeFor(entry.path).read(entry.path), entry.path, ctx.map);
+      const manifestBytes = await ctx.sourceStores.storeFor(entry.path).read(entry.path);
+      let manifest = rewriteManifest(manifestBytes, entry.path, ctx.map);
+      // Delete files first: the manifest is written with their new sizes, after they exist.
+      const toRewrite = manifest.files.filter((f) => f.kind === 'position-deletes' || f.kind === 'deletion-vector');
       for (const referenced of manifest.files) {
-        if (referenced.kind === 'position-deletes' || referenced.kind === 'deletion-vector') {
-          throw new UnsupportedReplicationError(
-            `${referenced.sourceLocation} is a ${referenced.kind} file: its contents name data files by their source paths, and rewriting them is not supported yet`,
-          );
-        }
+        if (toRewrite.includes(referenced)) continue;
         copies.push({ source: referenced.sourceLocation, destination: referenced.destinationLocation, size: Number(referenced.sizeInBytes) });
       }
+      const values = new Map<string, RewrittenFileValues>();
+      await mapWithConcurrency(toRewrite, DELETE_FILE_CONCURRENCY, async (referenced) => {
+        let pending = deleteFiles.get(referenced.sourceLocation);
+        if (!pending) {
+          pending = rewriteDeleteFile(ctx, referenced);
+          deleteFiles.set(referenced.sourceLocation, pending);
+        }
+        values.set(referenced.sourceLocation, (await pending).values);
+      });
+      if (values.size > 0) manifest = rewriteManifest(manifestBytes, entry.path, ctx.map, { rewrittenFiles: values });
       await ctx.replicaStores.storeFor(manifest.destinationLocation).write(manifest.destinationLocation, manifest.bytes);
       rewritten.set(entry.path, manifest);
     }
@@ -109,6 +153,7 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
     await ensureNamespace(ctx.replica, id.namespace);
     await ctx.replica.registerTable(id.namespace, id.name, metadataLocation, false);
   }
+  const deletes = await Promise.all(deleteFiles.values());
   return {
     metadataLocation,
     committed: true,
@@ -116,7 +161,48 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
     filesCopied: copied.copied.length,
     filesSkipped: copied.skipped.length,
     bytesCopied: copied.bytes,
+    deleteFilesRewritten: deletes.filter((d) => d.written).length,
+    deleteFilesPresent: deletes.filter((d) => !d.written).length,
   };
+}
+
+interface RewrittenDeleteFile {
+  values: RewrittenFileValues;
+  /** False when the destination already held the file. */
+  written: boolean;
+}
+
+/**
+ * Brings one position-delete or deletion-vector file to the destination with its paths mapped
+ * (see the module comment for why a file already there is kept as it is).
+ */
+async function rewriteDeleteFile(ctx: TableSyncContext, file: ReferencedFile): Promise<RewrittenDeleteFile> {
+  const destination = ctx.replicaStores.storeFor(file.destinationLocation);
+  const present = async (): Promise<RewrittenDeleteFile | undefined> => {
+    const info = await destination.stat(file.destinationLocation);
+    return info ? { values: { fileSizeInBytes: BigInt(info.size) }, written: false } : undefined;
+  };
+  const existing = await present();
+  if (existing) return existing;
+  const source = await ctx.sourceStores.storeFor(file.sourceLocation).read(file.sourceLocation);
+  if (BigInt(source.length) !== file.sizeInBytes) {
+    throw new Error(`${file.kind} file ${file.sourceLocation} has ${source.length} bytes, but its manifest says ${file.sizeInBytes}`);
+  }
+  const bytes =
+    file.kind === 'deletion-vector'
+      ? rewritePuffinFile(source, file.sourceLocation, ctx.map).bytes
+      : (await rewritePositionDeleteFile(source, file.sourceLocation, ctx.map)).bytes;
+  try {
+    await destination.write(file.destinationLocation, bytes, { ifAbsent: true });
+  } catch (err) {
+    // Another sync wrote it between the check and the write: use theirs, as for any file present.
+    if (err instanceof ObjectExistsError) {
+      const raced = await present();
+      if (raced) return raced;
+    }
+    throw err;
+  }
+  return { values: { fileSizeInBytes: BigInt(bytes.length) }, written: true };
 }
 
 function dedupe(items: CopyItem[]): CopyItem[] {
