@@ -13,7 +13,7 @@
 
 # Serves the built-in catalog in the background with the extra environment given as arguments
 # (after an optional --catalog-only: the catalog alone, without the proxy in front).
-# Sets CATALOG_URL and CATALOG_PID.
+# Sets CATALOG_URL, CATALOG_PID and CATALOG_DATA_DIR.
 start_catalog() {
   local port=$1; shift
   local mode=()
@@ -21,6 +21,7 @@ start_catalog() {
   local data_dir
   data_dir=$(mktemp -d "${TMPDIR:-/tmp}/icerelay-conformance-XXXXXX")
   CATALOG_URL="http://127.0.0.1:$port"
+  CATALOG_DATA_DIR=$data_dir
   if curl -s -o /dev/null "$CATALOG_URL/v1/config"; then
     echo "port $port is already in use; stop whatever listens there" >&2
     return 1
@@ -89,7 +90,7 @@ fresh_postgres_url() {
 }
 
 # Serves the catalog with the given environment and runs the given runner commands against it
-# (each as "name command args..." with CATALOG_URL substituted for @URL).
+# (each as "name command args..." with CATALOG_URL substituted for @URL and its data folder for @DATA).
 with_catalog() {
   local env_args=() failed=0
   while [ "$1" != "--" ]; do env_args+=("$1"); shift; done
@@ -100,7 +101,8 @@ with_catalog() {
   fi
   while [ $# -gt 0 ]; do
     local name=$1 command=$2; shift 2
-    run_runner "$name" bash -c "${command//@URL/$CATALOG_URL}" || failed=1
+    command=${command//@URL/$CATALOG_URL}
+    run_runner "$name" bash -c "${command//@DATA/$CATALOG_DATA_DIR}" || failed=1
   done
   stop_catalog || failed=1
   return $failed
@@ -175,20 +177,22 @@ run_conformance_suite() {
   step "RCK against the built-in catalog on Postgres"
   with_catalog ICERELAY_DATABASE_URL="$(fresh_postgres_url)" -- rck-postgres "bash conformance/rck/run.sh @URL" || failed=1
 
-  step "PyIceberg, Spark, cross-engine, workload and read-only replica with the warehouse on local disk"
+  step "PyIceberg, Spark, cross-engine, workload, replication and read-only replica with the warehouse on local disk"
   with_catalog -- \
     pyiceberg-local "bash conformance/pyiceberg/run.sh @URL" \
     spark-local "bash conformance/spark/run.sh @URL" \
     cross-engine-local "bash conformance/common/cross_engine.sh @URL" \
     workload-local "bash conformance/workload/run.sh @URL" \
+    replication-local "bash conformance/replication/run.sh @URL --replica local --dest-prefix file://@DATA/replicas/local/" \
     replica-readonly "bash conformance/replica/run.sh @URL/replicas/local" || failed=1
 
-  step "PyIceberg, Spark and cross-engine with the warehouse on S3"
+  step "PyIceberg, Spark, cross-engine and replication (into a folder) with the warehouse on S3"
   curl -sf -X PUT "$s3/$bucket" > /dev/null || true
   with_catalog ICERELAY_WAREHOUSE="s3://$bucket/wh-$RANDOM" ICERELAY_S3_ENDPOINT="$s3" ICERELAY_VEND_CREDENTIALS=true -- \
     pyiceberg-s3 "bash conformance/pyiceberg/run.sh @URL --s3-endpoint $s3" \
     spark-s3 "bash conformance/spark/run.sh @URL --s3-endpoint $s3" \
-    cross-engine-s3 "bash conformance/common/cross_engine.sh @URL --s3-endpoint $s3" || failed=1
+    cross-engine-s3 "bash conformance/common/cross_engine.sh @URL --s3-endpoint $s3" \
+    replication-s3 "bash conformance/replication/run.sh @URL --replica local --dest-prefix file://@DATA/replicas/local/ --s3-endpoint $s3" || failed=1
 
   step "RCK, PyIceberg and Spark against the built-in catalog without the proxy: the same results as through it"
   run_builtin_comparison || failed=1

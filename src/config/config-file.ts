@@ -63,7 +63,24 @@ const tablePattern = z.string().regex(/^[^\s]+$/, 'must be a pattern such as sal
 
 const destinationName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'must be letters, digits, - and _ (it names the endpoint /replicas/<name>)');
 
+/** Where a destination's replica tables are committed. */
+const replicaCatalog = z.discriminatedUnion('type', [
+  /** A read-only catalog in the state database, served by Icerelay at /replicas/<name> (default). */
+  z.strictObject({ type: z.literal('builtin') }),
+  /** An external Iceberg REST catalog: readers use it directly. */
+  z.strictObject({
+    type: z.literal('rest'),
+    url: httpUrl,
+    /** Sent as `warehouse` to its /v1/config (catalogs that serve several warehouses need it). */
+    warehouse: nonEmpty.optional(),
+    auth: upstreamAuth.default({ type: 'passthrough' }),
+    timeoutMs: positiveInt.optional(),
+  }),
+], { error: (issue) => (issue.code === 'invalid_union' ? 'type must be builtin or rest' : undefined) });
+
 const replicationDestination = z.strictObject({
+  /** The replica catalog; default: built-in, served at /replicas/<name>. */
+  catalog: replicaCatalog.default({ type: 'builtin' }),
   /** Root of the replica tables' locations: a folder, file:///path or s3://bucket/prefix. */
   warehouse: nonEmpty,
   /** S3 settings for the destination's buckets (default: the catalog's S3 settings). */

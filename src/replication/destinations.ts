@@ -20,6 +20,8 @@ export const DEFAULT_DESTINATION = 'local';
 
 export interface Destination {
   name: string;
+  /** The replica catalog: built-in (served at /replicas/<name>) or an external Iceberg REST catalog. */
+  catalog: DestinationSection['catalog'];
   /** Root of the replica tables' locations. */
   warehouse: string;
   /** S3 settings for the destination's buckets. */
@@ -111,6 +113,7 @@ function destination(name: string, d: Pick<DestinationSection, 'warehouse'> & Pa
     : undefined;
   return {
     name,
+    catalog: d.catalog ?? { type: 'builtin' },
     warehouse,
     s3: s3Options(d.s3, config.s3),
     locations,

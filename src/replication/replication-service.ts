@@ -6,6 +6,7 @@
  * current state (existing tables: the backfill; writes that bypassed the proxy).
  */
 import type { Hono } from 'hono';
+import type { BuiltinCatalog } from '../catalog/builtin-catalog.ts';
 import type { StateDatabase } from '../catalog/database.ts';
 import { s3ClientConfig, type ServerConfig } from '../config/server-config.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
@@ -13,6 +14,9 @@ import { buildCatalog, replicaCatalogName } from '../server/builtin-server.ts';
 import { createStoreResolver, type StoreResolver } from '../storage/store-resolver.ts';
 import type { Metrics } from '../server/metrics.ts';
 import type { Logger } from '../util/logger.ts';
+import { createUpstreamAuth } from '../proxy/upstream-auth.ts';
+import { UpstreamClient } from '../proxy/upstream-client.ts';
+import { builtinReplica, restReplica, type ReplicaCatalog } from './commit/replica-catalog.ts';
 import { copyFiles } from './copy/copier.ts';
 import type { Destination, ReplicationSettings } from './destinations.ts';
 import { Shipper } from './shipper.ts';
@@ -33,7 +37,7 @@ export interface ReplicationServiceOptions {
 
 export interface ReplicationService {
   destinations: string[];
-  /** `/replicas/<name>` handlers, by destination name. */
+  /** `/replicas/<name>` handlers, by destination name (built-in replica catalogs only). */
   replicas: Map<string, Hono>;
   shippers: Map<string, Shipper>;
   /** Starts the shippers and the reconciliation loop (its first pass at once: backfill). */
@@ -53,19 +57,32 @@ export async function createReplicationService(options: ReplicationServiceOption
   const closers: (() => Promise<void> | void)[] = [() => sourceStores.destroy()];
 
   for (const destination of settings.destinations) {
-    const replica = await buildCatalog(
-      { ...config, warehouse: destination.warehouse, s3: destination.s3 },
-      logger,
-      options.database,
-      {
-        name: replicaCatalogName(destination.name),
-        readOnly: { reason: `This is the read-only replica "${destination.name}" of Icerelay: write through the source catalog instead` },
-        tableConfig: (location) => replicaTableConfig(destination, location),
-      },
-    );
     const replicaStores: StoreResolver = createStoreResolver({ s3: destination.s3 });
-    closers.push(() => replicaStores.destroy(), () => replica.close());
-    replicas.set(destination.name, replica.app);
+    closers.push(() => replicaStores.destroy());
+    let replica: ReplicaCatalog;
+    let views: BuiltinCatalog | undefined;
+    if (destination.catalog.type === 'rest') {
+      // Readers use the external catalog directly; Icerelay only commits to it.
+      const { url, auth, warehouse, timeoutMs } = destination.catalog;
+      const client = new UpstreamClient({ url, timeoutMs: timeoutMs ?? 30_000, maxSockets: 8, auth: createUpstreamAuth(auth, url) });
+      closers.push(() => client.close());
+      replica = restReplica(client, { warehouse });
+    } else {
+      const built = await buildCatalog(
+        { ...config, warehouse: destination.warehouse, s3: destination.s3 },
+        logger,
+        options.database,
+        {
+          name: replicaCatalogName(destination.name),
+          readOnly: { reason: `This is the read-only replica "${destination.name}" of Icerelay: write through the source catalog instead` },
+          tableConfig: (location) => replicaTableConfig(destination, location),
+        },
+      );
+      closers.push(() => built.close());
+      replicas.set(destination.name, built.app);
+      replica = builtinReplica(built.catalog, replicaStores);
+      views = built.catalog;
+    }
     shippers.set(destination.name, new Shipper({
       outbox: options.outbox,
       destination: destination.name,
@@ -79,11 +96,12 @@ export async function createReplicationService(options: ReplicationServiceOption
           destinationWrite: destination.write,
         }),
         map: destination.map,
-        replica: replica.catalog,
+        replica,
         retention: destination.retention,
       },
       logger,
       workerId: options.workerId,
+      views,
       selector: destination.selector,
       namespacePrefix: destination.namespacePrefix,
       onSourceDrop: destination.onSourceDrop,

@@ -11,6 +11,7 @@
  * select are stepped over. Views are replicated the same way (sync-view.ts): metadata only.
  */
 import type { BuiltinCatalog } from '../catalog/builtin-catalog.ts';
+import type { ReplicaCatalog } from './commit/replica-catalog.ts';
 import type { Identifier } from '../catalog/identifiers.ts';
 import type { EntityRef, TableEvent } from '../outbox/outbox.ts';
 import type { ClaimedWork, OutboxStore } from '../outbox/outbox-store.ts';
@@ -48,6 +49,8 @@ export interface ShipperOptions {
   workerId: string;
   /** Which tables and namespaces this destination takes; default: all. */
   selector?: TableSelector;
+  /** The replica catalog views go to (built-in replicas only); without it view events fail. */
+  views?: BuiltinCatalog;
   /** Levels put in front of every namespace in the replica; default none (same names). */
   namespacePrefix?: string[];
   /** What a source drop does to the replica: kept (default) or dropped too (its files are kept). */
@@ -188,16 +191,25 @@ export class Shipper {
   private async syncViewEntity(id: Identifier, metadataLocation: string | null): Promise<undefined> {
     const location = metadataLocation ?? (await this.options.source.currentViewMetadataLocation(id));
     if (location === undefined) return;
+    const views = this.viewCatalog();
     const target = this.replicaId(id);
-    await ensureNamespaces(this.options.sync.replica, target.namespace);
-    await syncView({ ...this.options.sync, namespacePrefix: this.options.namespacePrefix }, target, location);
+    await ensureNamespaces(views, target.namespace);
+    await syncView({ ...this.options.sync, replica: views, namespacePrefix: this.options.namespacePrefix }, target, location);
+  }
+
+  /** Views are replicated into built-in replica catalogs only. */
+  private viewCatalog(): BuiltinCatalog {
+    if (!this.options.views) {
+      throw new Error(`views are not replicated into destination ${this.options.destination} (an external replica catalog): only into built-in ones yet`);
+    }
+    return this.options.views;
   }
 
   private async renameView(event: TableEvent): Promise<undefined> {
     const entry = await this.options.outbox.entry(event.entryId);
     const [from, to] = entry?.entities ?? [];
     if (!from || !to || !sameEntity(to, event.entity)) return; // the old name: the new name's event moves it
-    const replica = this.options.sync.replica;
+    const replica = this.viewCatalog();
     const [oldId, newId] = [this.replicaId(tableId(from)), this.replicaId(tableId(to))];
     if ((await replica.viewExists(oldId)) && !(await replica.viewExists(newId))) {
       await ensureNamespaces(replica, newId.namespace);
@@ -208,7 +220,7 @@ export class Shipper {
 
   private async sourceViewDropped(id: Identifier): Promise<undefined> {
     if (this.options.onSourceDrop !== 'drop') return;
-    const replica = this.options.sync.replica;
+    const replica = this.viewCatalog();
     const target = this.replicaId(id);
     if ((await replica.viewExists(target)) && (await this.options.source.currentViewMetadataLocation(id)) === undefined) {
       await replica.dropView(target);
@@ -224,13 +236,15 @@ export class Shipper {
     const replica = this.options.sync.replica;
     const target = this.replicaId(id);
     let location = metadataLocation ?? undefined;
+    const existed = await replica.tableExists(target);
     if (location === undefined) {
       location = await this.options.source.currentMetadataLocation(id);
       if (location === undefined) return;
-    } else if (!(await replica.tableExists(target)) && !(await this.sourceHasTable(id)) && (await this.goneOnPurpose(id, sequence))) {
+    } else if (!existed && !(await this.sourceHasTable(id)) && (await this.goneOnPurpose(id, sequence))) {
       return;
     }
-    const result = await syncTable(this.options.sync, target, location);
+    // Decided on the replica as it was: a rename moving it meanwhile must not make this a create.
+    const result = await syncTable(this.options.sync, target, location, { mustExist: existed });
     return { replicaId: target, sourceMetadataLocation: location, result };
   }
 
@@ -309,7 +323,7 @@ function sameEntity(a: EntityRef, b: EntityRef): boolean {
   return a.name === b.name && a.namespace.length === b.namespace.length && a.namespace.every((level, i) => level === b.namespace[i]);
 }
 
-async function ensureNamespaces(catalog: BuiltinCatalog, levels: string[]): Promise<void> {
+async function ensureNamespaces(catalog: Pick<ReplicaCatalog, 'namespaceExists' | 'createNamespace'>, levels: string[]): Promise<void> {
   for (let depth = 1; depth <= levels.length; depth++) {
     const prefix = levels.slice(0, depth);
     if (!(await catalog.namespaceExists(prefix))) await catalog.createNamespace(prefix, {});

@@ -1,8 +1,9 @@
 /**
  * Brings one replica table to the state of one source metadata file: plan the replica's next
  * metadata, copy what the new snapshots reference (data files by the copier; manifests and
- * manifest lists rewritten), write the replica's metadata file, and only then swap the replica's
- * pointer (compare-and-swap on the replica catalog). Running it again for the same source file
+ * manifest lists rewritten), and only then commit the replica (commit/replica-catalog.ts: a
+ * compare-and-swap of the pointer on the built-in catalog, a table commit with assertions on an
+ * external one). Running it again for the same source file
  * changes nothing: the plan is empty and no commit is made.
  *
  * Delete files that name data files inside them are rewritten, not copied: position-delete files
@@ -21,13 +22,12 @@
  * manifests already carry that size. Writes use ifAbsent, so two syncs racing agree on one file.
  * A second delivery of a commit thus reads no delete file and writes nothing.
  */
-import type { BuiltinCatalog } from '../catalog/builtin-catalog.ts';
-import { namespaceKey, type Identifier } from '../catalog/identifiers.ts';
+import type { Identifier } from '../catalog/identifiers.ts';
 import { readTableMetadata, writeTableMetadata } from '../catalog/metadata-files.ts';
-import { serializeTableMetadata } from '../iceberg/table-metadata.ts';
-import type { MetadataLogEntry, TableMetadata } from '../iceberg/types.ts';
+import type { TableMetadata } from '../iceberg/types.ts';
 import { ObjectExistsError } from '../storage/object-store.ts';
 import type { StoreResolver } from '../storage/store-resolver.ts';
+import { ReplicaConflictError, type ReplicaCatalog } from './commit/replica-catalog.ts';
 import { mapWithConcurrency } from './copy/concurrency.ts';
 import type { CopyItem, CopyResult } from './copy/types.ts';
 import { planReplicaMetadata, type RetentionPolicy } from './plan/merge-metadata.ts';
@@ -52,8 +52,8 @@ export interface TableSyncContext {
   /** Copies data files (and statistics files, equality deletes) byte for byte. */
   copyFiles(items: CopyItem[]): Promise<CopyResult>;
   map: LocationMap;
-  /** The replica catalog (a catalog of the state database). */
-  replica: BuiltinCatalog;
+  /** The replica catalog: built-in (in the state database) or an external Iceberg REST catalog. */
+  replica: ReplicaCatalog;
   retention?: RetentionPolicy;
 }
 
@@ -72,20 +72,27 @@ export interface TableSyncResult {
   deleteFilesPresent: number;
 }
 
-/** The replica changed under the sync (another shipper): nothing was committed; try again. */
-export class ReplicaConflictError extends Error {
-  override readonly name = 'ReplicaConflictError';
-}
+export { ReplicaConflictError };
 
-const PREVIOUS_VERSIONS_MAX = 'write.metadata.previous-versions-max';
 /** Delete files read, rewritten and written at once (each is read whole into memory). */
 const DELETE_FILE_CONCURRENCY = 8;
 
-export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMetadataLocation: string): Promise<TableSyncResult> {
+export interface TableSyncOptions {
+  /**
+   * The caller saw the replica table and decided on that: if it is gone now (renamed or dropped
+   * meanwhile), fail with ReplicaConflictError instead of creating it again under this name.
+   */
+  mustExist?: boolean;
+}
+
+export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMetadataLocation: string, options: TableSyncOptions = {}): Promise<TableSyncResult> {
   const source = await readTableMetadata(ctx.sourceStores, sourceMetadataLocation);
   const current = (await ctx.replica.tableExists(id)) ? await ctx.replica.loadTable(id) : undefined;
+  if (!current && options.mustExist) {
+    throw new ReplicaConflictError(`the replica of ${[...id.namespace, id.name].join('.')} disappeared during the sync (renamed or dropped meanwhile); nothing was committed`);
+  }
   const plan = planReplicaMetadata(source, current?.metadata, ctx.map, { retention: ctx.retention });
-  if (current && serializeTableMetadata(plan.metadata) === serializeTableMetadata(current.metadata)) {
+  if (current && ctx.replica.unchanged(current, plan.metadata)) {
     return {
       metadataLocation: current.metadataLocation,
       committed: false,
@@ -103,11 +110,8 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
   const copies: CopyItem[] = [];
   const rewritten = new Map<string, RewrittenManifest>();
   const deleteFiles = new Map<string, Promise<RewrittenDeleteFile>>();
+  copies.push(...newStatisticsFiles(source, current?.metadata, ctx.map));
   for (const file of snapshotMetadataFiles(source, newIds)) {
-    if (file.kind === 'statistics' || file.kind === 'partition-statistics') {
-      copies.push({ source: file.location, destination: ctx.map.map(file.location, `${file.kind} file`), size: Number(file.sizeInBytes) });
-      continue;
-    }
     if (file.kind !== 'manifest-list') continue;
     const listBytes = await ctx.sourceStores.storeFor(file.location).read(file.location);
     for (const entry of readManifestListEntries(listBytes, file.location)) {
@@ -129,6 +133,13 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
         }
         values.set(referenced.sourceLocation, (await pending).values);
       });
+      // A DELETED entry of a rewritten delete file records the size the replica's file has (when the
+      // replica has it: an earlier sync rewrote it); readers skip such entries, auditors do not.
+      const deletedRewritten = manifest.deletedFiles.filter((f) => f.kind === 'position-deletes' || f.kind === 'deletion-vector');
+      await mapWithConcurrency(deletedRewritten, DELETE_FILE_CONCURRENCY, async (file) => {
+        const info = await ctx.replicaStores.storeFor(file.destinationLocation).stat(file.destinationLocation);
+        if (info) values.set(file.sourceLocation, { fileSizeInBytes: BigInt(info.size) });
+      });
       if (values.size > 0) manifest = rewriteManifest(manifestBytes, entry.path, ctx.map, { rewrittenFiles: values });
       await ctx.replicaStores.storeFor(manifest.destinationLocation).write(manifest.destinationLocation, manifest.bytes);
       rewritten.set(entry.path, manifest);
@@ -143,13 +154,12 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
     throw new Error(`${copied.failures.length} file(s) could not be copied; first: ${copied.failures[0]!.message}`);
   }
 
-  const next = current ? withReplicaLogEntry(plan.metadata, current.metadata, current.metadataLocation) : plan.metadata;
-  const metadataLocation = await writeTableMetadata(ctx.replicaStores, next, current?.metadataLocation);
+  let metadataLocation: string;
   if (current) {
-    if (!(await ctx.replica.store.swapPointer(namespaceKey(id.namespace), id.name, current.metadataLocation, metadataLocation))) {
-      throw new ReplicaConflictError(`the replica of ${id.namespace.join('.')}.${id.name} changed during the sync; nothing was committed`);
-    }
+    metadataLocation = await ctx.replica.commitReplica(id, current, plan.metadata);
   } else {
+    // A new replica starts from a metadata file written at the destination, registered.
+    metadataLocation = await writeTableMetadata(ctx.replicaStores, plan.metadata, undefined);
     await ensureNamespace(ctx.replica, id.namespace);
     await ctx.replica.registerTable(id.namespace, id.name, metadataLocation, false);
   }
@@ -205,18 +215,27 @@ async function rewriteDeleteFile(ctx: TableSyncContext, file: ReferencedFile): P
   return { values: { fileSizeInBytes: BigInt(bytes.length) }, written: true };
 }
 
+/**
+ * Statistics files the replica does not list yet — of new snapshots, and those computed later for
+ * snapshots it already has (a statistics-only commit adds no snapshot).
+ */
+function newStatisticsFiles(source: TableMetadata, replica: TableMetadata | undefined, map: LocationMap): CopyItem[] {
+  const present = new Set([...(replica?.statistics ?? []), ...(replica?.['partition-statistics'] ?? [])].map((f) => f['statistics-path']));
+  const items: CopyItem[] = [];
+  for (const [kind, files] of [['statistics', source.statistics], ['partition statistics', source['partition-statistics']]] as const) {
+    for (const file of files) {
+      const destination = map.map(file['statistics-path'], `${kind} file`);
+      if (!present.has(destination)) items.push({ source: file['statistics-path'], destination, size: Number(file['file-size-in-bytes']) });
+    }
+  }
+  return items;
+}
+
 function dedupe(items: CopyItem[]): CopyItem[] {
   return [...new Map(items.map((i) => [i.destination, i])).values()];
 }
 
-/** The replica's own metadata-log: its previous file appended, trimmed as the table property says. */
-function withReplicaLogEntry(next: TableMetadata, previous: TableMetadata, previousLocation: string): TableMetadata {
-  const max = Number(next.properties[PREVIOUS_VERSIONS_MAX] ?? 100);
-  const log: MetadataLogEntry[] = [...previous['metadata-log'], { 'timestamp-ms': previous['last-updated-ms'], 'metadata-file': previousLocation }];
-  return { ...next, 'metadata-log': log.slice(Math.max(0, log.length - max)) };
-}
-
-async function ensureNamespace(catalog: BuiltinCatalog, levels: string[]): Promise<void> {
+async function ensureNamespace(catalog: ReplicaCatalog, levels: string[]): Promise<void> {
   for (let depth = 1; depth <= levels.length; depth++) {
     const prefix = levels.slice(0, depth);
     if (!(await catalog.namespaceExists(prefix))) await catalog.createNamespace(prefix, {});

@@ -16,7 +16,7 @@ import { serializeViewMetadata } from '../iceberg/view-metadata.ts';
 import type { ViewMetadata } from '../iceberg/types.ts';
 import type { StoreResolver } from '../storage/store-resolver.ts';
 import type { LocationMap } from './rewrite/location-map.ts';
-import { ReplicaConflictError } from './sync-table.ts';
+import { ReplicaConflictError } from './commit/replica-catalog.ts';
 
 export interface ViewSyncContext {
   sourceStores: StoreResolver;

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type StateDatabase } from '../../src/catalog/database.ts';
 import { loadServerConfig } from '../../src/config/server-config.ts';
 import { OutboxStore } from '../../src/outbox/outbox-store.ts';
+import { builtinReplica } from '../../src/replication/commit/replica-catalog.ts';
 import { copyFiles } from '../../src/replication/copy/copier.ts';
 import { reconcileTables } from '../../src/replication/reconciler.ts';
 import { LocationMap } from '../../src/replication/rewrite/location-map.ts';
@@ -57,7 +58,7 @@ beforeAll(async () => {
   shipper = new Shipper({
     outbox, destination: 'r', source: builtinSource(source.catalog), logger, workerId: 'test', selector,
     sync: {
-      sourceStores: stores, replicaStores: stores, copyFiles: (items) => copyFiles(items), replica: replica.catalog,
+      sourceStores: stores, replicaStores: stores, copyFiles: (items) => copyFiles(items), replica: builtinReplica(replica.catalog, stores),
       map: new LocationMap([{ source: `${config.warehouse}/`, destination: `${warehouse}/` }]),
     },
   });

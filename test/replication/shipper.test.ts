@@ -12,6 +12,7 @@ import { openDatabase, type StateDatabase } from '../../src/catalog/database.ts'
 import { loadServerConfig } from '../../src/config/server-config.ts';
 import { OutboxStore } from '../../src/outbox/outbox-store.ts';
 import { startProxyServer, type RunningProxy } from '../../src/proxy/proxy-server.ts';
+import { builtinReplica } from '../../src/replication/commit/replica-catalog.ts';
 import { copyFiles } from '../../src/replication/copy/copier.ts';
 import { LocationMap } from '../../src/replication/rewrite/location-map.ts';
 import { Shipper, type ShipperOptions } from '../../src/replication/shipper.ts';
@@ -56,9 +57,9 @@ beforeAll(async () => {
   proxy = await startProxyServer({ host: '127.0.0.1', port: 0, upstreamUrl: source.url, upstreamTimeoutMs: 5000, maxBodyBytes: 1 << 20, outbox, logger });
   const stores = createStoreResolver();
   shipperOptions = {
-    outbox, destination: 'local', source: builtinSource(source.catalog), logger, workerId: 'test',
+    outbox, destination: 'local', source: builtinSource(source.catalog), logger, workerId: 'test', views: replica.catalog,
     sync: {
-      sourceStores: stores, replicaStores: stores, copyFiles: (items) => copyFiles(items), replica: replica.catalog,
+      sourceStores: stores, replicaStores: stores, copyFiles: (items) => copyFiles(items), replica: builtinReplica(replica.catalog, stores),
       map: new LocationMap([{ source: `${config.warehouse}/`, destination: `${replicaWarehouse}/` }]),
     },
   };
@@ -135,7 +136,7 @@ describe('Shipper', () => {
       namespacePrefix: ['eu'],
       onSourceDrop: 'drop',
       sync: {
-        sourceStores: stores, replicaStores: stores, copyFiles: (items) => copyFiles(items), replica: fanIn.catalog,
+        sourceStores: stores, replicaStores: stores, copyFiles: (items) => copyFiles(items), replica: builtinReplica(fanIn.catalog, stores),
         map: new LocationMap([{ source: `${config.warehouse}/`, destination: `${warehouse}/` }]),
       },
     });
@@ -185,7 +186,7 @@ describe('Shipper', () => {
     expect(value(text, 'icerelay_replication_lag_seconds{destination="local",table="shop.orders"}')).toBe(0);
     expect(value(text, 'icerelay_replication_commits_shipped_total{destination="local"}')).toBeGreaterThanOrEqual(1);
     expect(value(text, 'icerelay_replication_lag_histogram_seconds_count{destination="local"}')).toBeGreaterThanOrEqual(1);
-    expect(value(text, 'icerelay_replication_failures_total{destination="local",cause="UnmappedLocationError"}')).toBe(1);
+    expect(value(text, 'icerelay_replication_failures_total{destination="local",cause="UnmappedLocationError"}')).toBeGreaterThanOrEqual(1); // retried once more if the rounds outlast the backoff
     expect(value(text, 'icerelay_replication_tables{destination="local",state="completed"}')).toBeGreaterThan(0);
     expect(text).toContain('icerelay_outbox_depth ');
     const status = (await (await createAdminApp(outbox, ['local']).request('/admin/v1/replication/status?table=shop.orders')).json()) as { tables: { lastReplicated: { metadataLocation: string; snapshotId: string | null } }[] };

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type StateDatabase } from '../../src/catalog/database.ts';
 import { readTableMetadata } from '../../src/catalog/metadata-files.ts';
 import { loadServerConfig } from '../../src/config/server-config.ts';
+import { builtinReplica } from '../../src/replication/commit/replica-catalog.ts';
 import { copyFiles } from '../../src/replication/copy/copier.ts';
 import { LocationMap } from '../../src/replication/rewrite/location-map.ts';
 import { readManifestListEntries, rewriteManifest } from '../../src/replication/rewrite/rewrite-avro.ts';
@@ -59,7 +60,7 @@ beforeAll(async () => {
     replicaStores: stores,
     copyFiles: (items) => copyFiles(items),
     map: new LocationMap([{ source: sourceLocation, destination: `${replicaWarehouse}/db/t` }]),
-    replica: replica.catalog,
+    replica: builtinReplica(replica.catalog, stores),
   };
   close = async () => {
     stores.destroy();
@@ -152,7 +153,7 @@ describe('syncTable (Spark merge-on-read tables: position deletes, deletion vect
         replicaStores: stores,
         copyFiles: (items) => copyFiles(items),
         map: new LocationMap([{ source: sourceLocation, destination: `${pathToFileURL(join(dir, 'replica')).href}/db/${name}` }]),
-        replica: replica.catalog,
+        replica: builtinReplica(replica.catalog, stores),
       };
       const id = { namespace: ['db'], name };
       let rewrittenTotal = 0;

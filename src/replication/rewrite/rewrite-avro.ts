@@ -53,6 +53,8 @@ export interface RewrittenManifest {
   length: number;
   /** Live entries (ADDED, EXISTING) only: the files the replica needs copied. */
   files: ReferencedFile[];
+  /** DELETED entries' files: not needed, but a rewritten delete file's entry should carry its replica size. */
+  deletedFiles: ReferencedFile[];
   /** All entries, DELETED included, for callers that audit a manifest. */
   entryCount: number;
 }
@@ -76,12 +78,14 @@ interface BoundEntry {
 export function rewriteManifest(bytes: Uint8Array, location: string, map: LocationMap, options: RewriteManifestOptions = {}): RewrittenManifest {
   const container = readAvroContainer(bytes, location);
   const files: ReferencedFile[] = [];
+  const deletedFiles: ReferencedFile[] = [];
   let entryCount = 0;
   const blocks = container.blocks.map((records) =>
     records.map((entry) => {
       entryCount++;
       const { record, file } = rewriteEntry(entry, location, map, options);
-      if (file) files.push(file);
+      if (file.status === ManifestEntryStatus.DELETED) deletedFiles.push(file);
+      else files.push(file);
       return record;
     }),
   );
@@ -92,6 +96,7 @@ export function rewriteManifest(bytes: Uint8Array, location: string, map: Locati
     bytes: out,
     length: out.length,
     files,
+    deletedFiles,
     entryCount,
   };
 }
@@ -114,7 +119,6 @@ function rewriteEntry(entry: AvroRecord, manifest: string, map: LocationMap, opt
   const record = Object.assign(Object.create(Object.getPrototypeOf(entry) as object) as AvroRecord, entry, { data_file: dataFile });
 
   const status = entry.status as number;
-  if (status === ManifestEntryStatus.DELETED) return { record };
   const file: ReferencedFile = {
     kind: fileKind(content, source),
     sourceLocation: source.file_path,
