@@ -43,6 +43,7 @@ import {
   type RewrittenManifest,
 } from './rewrite/rewrite-avro.ts';
 import { snapshotMetadataFiles } from './rewrite/rewrite-metadata.ts';
+import { deleteExpiredFiles } from './retention/expire-files.ts';
 
 export interface TableSyncContext {
   /** Reads the source's metadata, manifest lists and manifests. */
@@ -70,6 +71,8 @@ export interface TableSyncResult {
   deleteFilesRewritten: number;
   /** Such files found already at the destination (an earlier sync wrote them). */
   deleteFilesPresent: number;
+  /** Replica files deleted because the destination's retention expired every snapshot reaching them. */
+  filesExpired: number;
 }
 
 export { ReplicaConflictError };
@@ -102,6 +105,7 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
       bytesCopied: 0,
       deleteFilesRewritten: 0,
       deleteFilesPresent: 0,
+      filesExpired: 0,
     };
   }
 
@@ -163,6 +167,10 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
     await ensureNamespace(ctx.replica, id.namespace);
     await ctx.replica.registerTable(id.namespace, id.name, metadataLocation, false);
   }
+  // Only once the commit landed: the files of snapshots the destination's retention removed.
+  const expired = current && plan.expiredSnapshots.length > 0
+    ? await deleteExpiredFiles(ctx.replicaStores, current.metadata, plan.metadata)
+    : { deleted: 0, failed: 0 };
   const deletes = await Promise.all(deleteFiles.values());
   return {
     metadataLocation,
@@ -173,6 +181,7 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
     bytesCopied: copied.bytes,
     deleteFilesRewritten: deletes.filter((d) => d.written).length,
     deleteFilesPresent: deletes.filter((d) => !d.written).length,
+    filesExpired: expired.deleted,
   };
 }
 

@@ -13,7 +13,7 @@
  * Java and the Iceberg Spark runtime (conformance/common/lib.sh fetches it once).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -104,6 +104,32 @@ describe('syncTable (PyIceberg table)', () => {
     expect(metadata['metadata-log']).toHaveLength(states.length - 1);
     expect(metadata['metadata-log'].every((e) => e['metadata-file'].startsWith(`${metadata.location}/metadata/`))).toBe(true);
   });
+
+  it('applies the destination\'s retention: expired snapshots\' files are deleted, the kept ones read as before', async () => {
+    const kept = await buildCatalog({ ...loadServerConfig({ ICERELAY_DATA_DIR: tmp }), warehouse: pathToFileURL(join(tmp, 'kept')).href }, createLogger({ level: 'silent' }), database, { name: replicaCatalogName('kept') });
+    const stores = createStoreResolver();
+    const folder = join(tmp, 'kept', 'db', 't');
+    const retained: TableSyncContext = {
+      ...ctx, replica: builtinReplica(kept.catalog, stores), retention: { keepLast: 2 },
+      map: new LocationMap([{ source: (await readTableMetadata(stores, states[0]!.metadata_location)).location, destination: pathToFileURL(folder).href }]),
+    };
+    let expiredFiles = 0;
+    for (const state of states) expiredFiles += (await syncTable(retained, id, state.metadata_location)).filesExpired;
+    const sourceScan = run<Scan>('scan', join(tmp, 'check-kept-source'), states.at(-1)!.metadata_location);
+    const { metadataLocation, metadata } = await retained.replica.loadTable(id);
+    expect(metadata.snapshots.map((s) => String(s['snapshot-id']))).toEqual(states.slice(-2).map((s) => s.snapshot_id));
+    expect(expiredFiles).toBeGreaterThan(0);
+    // What is left on disk besides metadata JSON is exactly what the two kept snapshots reach.
+    const onDisk = readdirSync(folder, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && !e.name.endsWith('.metadata.json') && !e.name.startsWith('.'))
+      .map((e) => pathToFileURL(join(e.parentPath, e.name)).href).sort();
+    const reachable = run<{ files: string[] }>('files', join(tmp, 'check-kept-files'), metadataLocation).files.sort();
+    expect(onDisk).toEqual(reachable);
+    const scan = run<Scan>('scan', join(tmp, 'check-kept'), metadataLocation);
+    for (const [snapshotId, rows] of Object.entries(scan.snapshots)) expect([snapshotId, rows]).toEqual([snapshotId, sourceScan.snapshots[snapshotId]]);
+    stores.destroy();
+    await kept.close();
+  }, 300_000);
 });
 
 type Rows = Record<string, string | null>[];
