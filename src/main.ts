@@ -142,7 +142,7 @@ async function startProxyInFront(config: ServerConfig, file: ConfigFile, databas
     maxBodyBytes: config.maxBodyBytes,
     outbox,
     logger,
-    admin: createAdminApp(outbox, replication.destinations, metrics),
+    admin: createAdminApp(outbox, replication.destinations, metrics, (d) => replication.shippers.get(d)?.inFlight),
     replicas: replication.replicas,
     onOutcome: (_entryId, outcome) => {
       if (outcome.status === 'committed') replication.wake();

@@ -90,10 +90,11 @@ export async function createReplicationService(options: ReplicationServiceOption
       sync: {
         sourceStores,
         replicaStores,
-        copyFiles: (items) => copyFiles(items, {
+        copyFiles: (items, onProgress) => copyFiles(items, {
           source: { s3: settings.sourceS3 },
           destination: { s3: destination.s3 },
           destinationWrite: destination.write,
+          onProgress,
         }),
         map: destination.map,
         replica,

@@ -17,6 +17,7 @@ import type { EntityRef, TableEvent } from '../outbox/outbox.ts';
 import type { ClaimedWork, OutboxStore } from '../outbox/outbox-store.ts';
 import type { Logger } from '../util/logger.ts';
 import { mapWithConcurrency } from './copy/concurrency.ts';
+import type { CopyProgress } from './copy/types.ts';
 import { SourceReadError, type SourceCatalog } from './source-catalog.ts';
 import { syncTable, type TableSyncContext, type TableSyncResult } from './sync-table.ts';
 import { syncView } from './sync-view.ts';
@@ -66,7 +67,16 @@ export interface ShipperOptions {
   idleMs?: number;
 }
 
+/** A table being shipped by this process right now, and how far its file copy is. */
+export interface InFlight {
+  entity: EntityRef;
+  startedAtMs: number;
+  copy: CopyProgress | null;
+}
+
 export class Shipper {
+  /** By entity key: what this process is shipping now (for status). */
+  readonly inFlight = new Map<string, InFlight>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
@@ -127,9 +137,11 @@ export class Shipper {
   private async ship(claim: ClaimedWork): Promise<void> {
     const { outbox, destination, logger } = this.options;
     const synced: SyncedTable[] = [];
+    const progress: InFlight = { entity: claim.entity, startedAtMs: Date.now(), copy: null };
+    this.inFlight.set(claim.entityKey, progress);
     try {
       for (const event of claim.events) {
-        const result = await this.apply(event);
+        const result = await this.apply(event, progress);
         if (result) synced.push(result);
       }
       const last = synced.at(-1);
@@ -144,6 +156,8 @@ export class Shipper {
       const result = await outbox.fail(destination, claim.entity, message, Date.now(), this.options.workerId);
       this.options.onFailed?.({ destination, entity: claim.entity, error });
       logger.warn({ err: error, destination, entity: claim.entityKey, state: result?.state, attempts: result?.attempts }, 'replication of a table failed; it will be retried');
+    } finally {
+      this.inFlight.delete(claim.entityKey);
     }
   }
 
@@ -155,7 +169,7 @@ export class Shipper {
   }
 
   /** Applies one event; for a table brought to a source state, which one and what it took. */
-  private async apply(event: TableEvent): Promise<SyncedTable | undefined> {
+  private async apply(event: TableEvent, progress?: InFlight): Promise<SyncedTable | undefined> {
     const { entity } = event;
     const selector = this.options.selector ?? EVERYTHING_SELECTOR;
     const isTable = entity.name !== undefined;
@@ -166,7 +180,7 @@ export class Shipper {
       case 'commit-table':
       case 'commit-transaction':
       case 'observe-table':
-        return this.syncTableEntity(tableId(entity), event.metadataLocation, event.sequence);
+        return this.syncTableEntity(tableId(entity), event.metadataLocation, event.sequence, progress);
       case 'rename-table':
         return this.renameTable(event);
       case 'create-namespace':
@@ -232,7 +246,7 @@ export class Shipper {
     return { namespace: [...(this.options.namespacePrefix ?? []), ...id.namespace], name: id.name };
   }
 
-  private async syncTableEntity(id: Identifier, metadataLocation: string | null, sequence: number): Promise<SyncedTable | undefined> {
+  private async syncTableEntity(id: Identifier, metadataLocation: string | null, sequence: number, progress?: InFlight): Promise<SyncedTable | undefined> {
     const replica = this.options.sync.replica;
     const target = this.replicaId(id);
     let location = metadataLocation ?? undefined;
@@ -244,7 +258,10 @@ export class Shipper {
       return;
     }
     // Decided on the replica as it was: a rename moving it meanwhile must not make this a create.
-    const result = await syncTable(this.options.sync, target, location, { mustExist: existed });
+    const result = await syncTable(this.options.sync, target, location, {
+      mustExist: existed,
+      onProgress: progress && ((copy) => (progress.copy = copy)),
+    });
     return { replicaId: target, sourceMetadataLocation: location, result };
   }
 

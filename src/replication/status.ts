@@ -6,6 +6,10 @@
 import { entityKey } from '../outbox/entity-key.ts';
 import type { EntityRef } from '../outbox/outbox.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
+import type { CopyProgress } from './copy/types.ts';
+import type { InFlight } from './shipper.ts';
+
+const shippingOf = (f: InFlight | undefined) => (f ? { startedAtMs: f.startedAtMs, copy: f.copy } : null);
 
 export type ReplicationState = 'pending' | 'completed' | 'failed' | 'paused';
 
@@ -28,9 +32,37 @@ export interface EntityStatus {
   attempts: number;
   lastError: string | null;
   completedAtMs: number | null;
+  /** While this process ships the table: since when, and how far the file copy is. */
+  shipping: { startedAtMs: number; copy: CopyProgress | null } | null;
 }
 
-export async function replicationStatus(outbox: OutboxStore, destinations: string[], only?: EntityRef): Promise<EntityStatus[]> {
+/** Per destination: how many tables (and namespaces) are in each state, and how many are being shipped. */
+export interface DestinationSummary {
+  destination: string;
+  entities: number;
+  completed: number;
+  pending: number;
+  failed: number;
+  paused: number;
+  shipping: number;
+}
+
+/** What each destination's shipper in this process is working on, by entity key. */
+export type InFlightLookup = (destination: string) => ReadonlyMap<string, InFlight> | undefined;
+
+export function summarize(destinations: string[], rows: EntityStatus[]): DestinationSummary[] {
+  return destinations.map((destination) => {
+    const mine = rows.filter((r) => r.destination === destination);
+    const count = (state: ReplicationState) => mine.filter((r) => r.state === state).length;
+    return {
+      destination, entities: mine.length,
+      completed: count('completed'), pending: count('pending'), failed: count('failed'), paused: count('paused'),
+      shipping: mine.filter((r) => r.shipping !== null).length,
+    };
+  });
+}
+
+export async function replicationStatus(outbox: OutboxStore, destinations: string[], only?: EntityRef, inFlight?: InFlightLookup): Promise<EntityStatus[]> {
   const onlyKey = only && entityKey(only);
   const entities = (await outbox.entities()).filter((e) => onlyKey === undefined || e.entityKey === onlyKey);
   const out: EntityStatus[] = [];
@@ -49,6 +81,7 @@ export async function replicationStatus(outbox: OutboxStore, destinations: strin
         oldestPendingAtMs: oldest?.createdAtMs ?? null,
         lastReplicated: p?.shipped ?? null,
         attempts: p?.attempts ?? 0, lastError: p?.lastError ?? null, completedAtMs: p?.completedAtMs ?? null,
+        shipping: shippingOf(inFlight?.(destination)?.get(key)),
       });
     }
   }

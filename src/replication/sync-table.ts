@@ -29,7 +29,7 @@ import { ObjectExistsError } from '../storage/object-store.ts';
 import type { StoreResolver } from '../storage/store-resolver.ts';
 import { ReplicaConflictError, type ReplicaCatalog } from './commit/replica-catalog.ts';
 import { mapWithConcurrency } from './copy/concurrency.ts';
-import type { CopyItem, CopyResult } from './copy/types.ts';
+import type { CopyItem, CopyProgress, CopyResult } from './copy/types.ts';
 import { planReplicaMetadata, type RetentionPolicy } from './plan/merge-metadata.ts';
 import type { LocationMap } from './rewrite/location-map.ts';
 import { rewritePositionDeleteFile } from './rewrite/position-delete-file.ts';
@@ -51,7 +51,7 @@ export interface TableSyncContext {
   /** Writes the replica's metadata, manifest lists, manifests and rewritten delete files. */
   replicaStores: StoreResolver;
   /** Copies data files (and statistics files, equality deletes) byte for byte. */
-  copyFiles(items: CopyItem[]): Promise<CopyResult>;
+  copyFiles(items: CopyItem[], onProgress?: (progress: CopyProgress) => void): Promise<CopyResult>;
   map: LocationMap;
   /** The replica catalog: built-in (in the state database) or an external Iceberg REST catalog. */
   replica: ReplicaCatalog;
@@ -86,6 +86,8 @@ export interface TableSyncOptions {
    * meanwhile), fail with ReplicaConflictError instead of creating it again under this name.
    */
   mustExist?: boolean;
+  /** Told how far the copy of data files is (a backfill of a large table takes a while). */
+  onProgress?: (progress: CopyProgress) => void;
 }
 
 export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMetadataLocation: string, options: TableSyncOptions = {}): Promise<TableSyncResult> {
@@ -153,7 +155,7 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
     const list = rewriteManifestList(listBytes, file.location, ctx.map, lengths);
     await ctx.replicaStores.storeFor(list.destinationLocation).write(list.destinationLocation, list.bytes);
   }
-  const copied = await ctx.copyFiles(dedupe(copies));
+  const copied = await ctx.copyFiles(dedupe(copies), options.onProgress);
   if (copied.failures.length > 0) {
     throw new Error(`${copied.failures.length} file(s) could not be copied; first: ${copied.failures[0]!.message}`);
   }

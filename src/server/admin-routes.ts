@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import { badRequest, IcebergError } from '../errors/iceberg-error.ts';
 import { toEventPayload } from '../outbox/event-payload.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
-import { replicationStatus } from '../replication/status.ts';
+import { replicationStatus, summarize, type InFlightLookup } from '../replication/status.ts';
 import { toJson } from '../util/json.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -20,7 +20,7 @@ function parseTableParam(value: string): { namespace: string[]; name: string } |
   return { namespace: parts.slice(0, -1), name: parts.at(-1)! };
 }
 
-export function createAdminApp(outbox: OutboxStore, destinations: string[] = [], metrics?: Metrics): Hono {
+export function createAdminApp(outbox: OutboxStore, destinations: string[] = [], metrics?: Metrics, inFlight?: InFlightLookup): Hono {
   const app = new Hono();
   app.notFound((c) => new IcebergError(404, 'NoSuchResourceException', `No admin route for ${c.req.method} ${c.req.path}`).toResponse());
   app.get('/admin/v1/outbox', async (c) => {
@@ -38,8 +38,8 @@ export function createAdminApp(outbox: OutboxStore, destinations: string[] = [],
     const table = c.req.query('table');
     const entity = table === undefined ? undefined : parseTableParam(table);
     if (table !== undefined && !entity) return badRequest(`table must be namespace.table, not '${table}'`).toResponse();
-    const tables = await replicationStatus(outbox, destinations, entity);
-    return new Response(toJson({ destinations, tables }), { headers: { 'content-type': 'application/json' } });
+    const tables = await replicationStatus(outbox, destinations, entity, inFlight);
+    return new Response(toJson({ destinations, summary: summarize(destinations, tables), tables }), { headers: { 'content-type': 'application/json' } });
   });
   if (metrics) {
     app.get('/metrics', async () => new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }));

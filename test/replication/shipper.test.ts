@@ -218,4 +218,32 @@ describe('Shipper', () => {
     expect(await replica.catalog.viewExists(id)).toBe(false);
     expect((await replica.catalog.loadView({ namespace: ['shop'], name: 'latest' })).metadata['view-uuid']).toBe(s.metadata['view-uuid']);
   });
+
+  it('shows which tables this process is shipping right now, and a summary per destination', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const copying = new Promise<void>((r) => (entered = r));
+    const held = new Shipper({
+      ...shipperOptions,
+      sync: { ...shipperOptions.sync, copyFiles: async (items, onProgress) => {
+        entered();
+        await gate;
+        return copyFiles(items, { onProgress });
+      } },
+    });
+    const commit = { requirements: [], updates: [{ action: 'set-properties', updates: { n: '6' } }] };
+    expect((await send(proxy.url, 'POST', '/v1/namespaces/shop/tables/orders', commit)).status).toBe(200);
+    const round = held.syncOnce();
+    await copying;
+    const admin = createAdminApp(outbox, ['local'], undefined, () => held.inFlight);
+    interface Status { summary: { destination: string; shipping: number; entities: number }[]; tables: { shipping: { startedAtMs: number } | null }[] }
+    const during = (await (await admin.request('/admin/v1/replication/status?table=shop.orders')).json()) as Status;
+    expect(during.tables[0]!.shipping?.startedAtMs).toBeGreaterThan(0);
+    expect(during.summary).toMatchObject([{ destination: 'local', shipping: 1, entities: 1 }]);
+    release();
+    await round;
+    const after = (await (await admin.request('/admin/v1/replication/status?table=shop.orders')).json()) as Status;
+    expect(after.tables[0]!.shipping).toBeNull();
+  });
 });
