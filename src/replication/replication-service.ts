@@ -57,7 +57,11 @@ export async function createReplicationService(options: ReplicationServiceOption
   const closers: (() => Promise<void> | void)[] = [() => sourceStores.destroy()];
 
   for (const destination of settings.destinations) {
-    const replicaStores: StoreResolver = createStoreResolver({ s3: destination.s3 });
+    // What Icerelay writes itself (manifests, lists, metadata, rewritten delete files) gets the same
+    // storage class and encryption as the files it copies.
+    const replicaStores: StoreResolver = createStoreResolver({
+      s3: { ...destination.s3, storageClass: destination.write.storageClass, sseKmsKeyId: destination.write.sseKmsKeyId },
+    });
     closers.push(() => replicaStores.destroy());
     let replica: ReplicaCatalog;
     let views: BuiltinCatalog | undefined;

@@ -14,6 +14,7 @@ import {
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
+  type StorageClass,
 } from '@aws-sdk/client-s3';
 
 import {
@@ -35,6 +36,10 @@ export interface S3StoreOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Keys per ListObjectsV2 page (S3's maximum and default is 1000); small values exercise paging in tests. */
   listPageSize?: number;
+  /** Storage class of every object written (e.g. STANDARD_IA); default: the bucket's. */
+  storageClass?: string;
+  /** Writes every object with SSE-KMS under this key (id, ARN or alias); default: the bucket's encryption. */
+  sseKmsKeyId?: string;
 }
 
 export interface S3Location {
@@ -60,6 +65,8 @@ const CONDITIONAL_CONFLICT_ATTEMPTS = 5;
 export class S3Store implements ObjectStore {
   private readonly client: S3Client;
   private readonly listPageSize: number | undefined;
+  private readonly storageClass: string | undefined;
+  private readonly sseKmsKeyId: string | undefined;
 
   constructor(options: S3StoreOptions = {}) {
     const config: S3ClientConfig = {};
@@ -73,6 +80,8 @@ export class S3Store implements ObjectStore {
     }
     this.client = new S3Client(config);
     this.listPageSize = pageSize;
+    this.storageClass = options.storageClass;
+    this.sseKmsKeyId = options.sseKmsKeyId;
   }
 
   async read(location: string): Promise<Uint8Array> {
@@ -101,6 +110,8 @@ export class S3Store implements ObjectStore {
       // deciding atomically on the server. A server that ignores the header would silently overwrite;
       // the contract suite's concurrent ifAbsent test is there to catch such a server.
       IfNoneMatch: options.ifAbsent ? '*' : undefined,
+      StorageClass: this.storageClass as StorageClass | undefined,
+      ...(this.sseKmsKeyId ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: this.sseKmsKeyId } : {}),
     });
     for (let attempt = 1; ; attempt++) {
       try {

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CreateBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectsCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/free-port.ts';
 import { killAllChildren, startIcerelay, type IcerelayChild } from '../helpers/child-process-icerelay.ts';
@@ -41,6 +41,7 @@ const client = (endpoint: string) => new S3Client({
 const suffix = randomUUID().slice(0, 8);
 const buckets = { source: `icerelay-dst-src-${suffix}`, sameServer: `icerelay-dst-a-${suffix}`, otherServer: `icerelay-dst-b-${suffix}` };
 
+const kmsKey = 'arn:aws:kms:us-east-1:123456789012:key/icerelay-replica-key';
 let tmp: string;
 let serverB: { endpoint: string; process: ChildProcess };
 let icerelay: IcerelayChild;
@@ -90,7 +91,7 @@ beforeAll(async () => {
   writeFileSync(configFile, `
 replication:
   destinations:
-    same-server: { warehouse: "s3://${buckets.sameServer}/wh" }
+    same-server: { warehouse: "s3://${buckets.sameServer}/wh", storageClass: STANDARD_IA, sseKmsKeyId: "${kmsKey}" }
     other-server:
       warehouse: "s3://${buckets.otherServer}/wh"
       s3: { endpoint: "${serverB.endpoint}", region: us-east-1 }
@@ -149,6 +150,17 @@ describe('replication destinations from the configuration file', () => {
     const read = await py<ReplicaRead>('read', `${icerelay.url}/replicas/other-server`, 'ops.events');
     expect(read.io['s3.endpoint']).toBe(serverB.endpoint);
   }, 30_000);
+
+  it('same-server: every object of the replica, copied or written, has the storage class and KMS key', async () => {
+    const a = client(serverA());
+    const listed = await a.send(new ListObjectsV2Command({ Bucket: buckets.sameServer }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key!);
+    expect(keys.some((k) => k.endsWith('.parquet')) && keys.some((k) => k.endsWith('.avro')) && keys.some((k) => k.endsWith('.metadata.json'))).toBe(true);
+    for (const key of keys) {
+      const head = await a.send(new HeadObjectCommand({ Bucket: buckets.sameServer, Key: key }));
+      expect([key, head.StorageClass, head.SSEKMSKeyId]).toEqual([key, 'STANDARD_IA', kmsKey]);
+    }
+  }, 60_000);
 
   it('partial: only the tables its rule selects, under the namespace prefix', async () => {
     const url = `${icerelay.url}/replicas/partial`;
