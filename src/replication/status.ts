@@ -10,6 +10,8 @@ import type { CopyProgress } from './copy/types.ts';
 import type { InFlight } from './shipper.ts';
 
 const shippingOf = (f: InFlight | undefined) => (f ? { startedAtMs: f.startedAtMs, copy: f.copy } : null);
+const bytesPendingOf = (behind: number, f: InFlight | undefined) =>
+  f?.copy ? f.copy.bytesTotal - f.copy.bytesDone : behind === 0 ? 0 : null;
 
 export type ReplicationState = 'pending' | 'completed' | 'failed' | 'paused';
 
@@ -34,6 +36,11 @@ export interface EntityStatus {
   completedAtMs: number | null;
   /** While this process ships the table: since when, and how far the file copy is. */
   shipping: { startedAtMs: number; copy: CopyProgress | null } | null;
+  /**
+   * Bytes still to copy, once known: while the table's files are being copied. Null otherwise
+   * (0 when nothing is behind): how much a queued commit will copy is known only when it is planned.
+   */
+  bytesPending: number | null;
 }
 
 /** Per destination: how many tables (and namespaces) are in each state, and how many are being shipped. */
@@ -82,6 +89,7 @@ export async function replicationStatus(outbox: OutboxStore, destinations: strin
         lastReplicated: p?.shipped ?? null,
         attempts: p?.attempts ?? 0, lastError: p?.lastError ?? null, completedAtMs: p?.completedAtMs ?? null,
         shipping: shippingOf(inFlight?.(destination)?.get(key)),
+        bytesPending: bytesPendingOf(behind, inFlight?.(destination)?.get(key)),
       });
     }
   }

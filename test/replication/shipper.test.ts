@@ -240,10 +240,12 @@ describe('Shipper', () => {
     interface Status { summary: { destination: string; shipping: number; entities: number }[]; tables: { shipping: { startedAtMs: number } | null }[] }
     const during = (await (await admin.request('/admin/v1/replication/status?table=shop.orders')).json()) as Status;
     expect(during.tables[0]!.shipping?.startedAtMs).toBeGreaterThan(0);
+    expect((during.tables[0] as unknown as { bytesPending: number | null }).bytesPending).toBeNull(); // not planned into a copy yet
     expect(during.summary).toMatchObject([{ destination: 'local', shipping: 1, entities: 1 }]);
     release();
     await round;
     const after = (await (await admin.request('/admin/v1/replication/status?table=shop.orders')).json()) as Status;
     expect(after.tables[0]!.shipping).toBeNull();
+    expect((after.tables[0] as unknown as { bytesPending: number | null }).bytesPending).toBe(0);
   });
 });
