@@ -2,12 +2,17 @@
  * The admin API: `/admin/v1/...`:
  * - `GET /admin/v1/outbox?table=ns.t&limit=N`: the recorded mutations (newest N, oldest first);
  * - `GET /admin/v1/replication/status?table=ns.t`: per table and destination, how far replication is;
+ * - `POST /admin/v1/replication/pause` and `/resume` `{destination, table?}`: hold or release a
+ *   destination's queues (one table's, or all of them); resume also retries failed ones;
+ * - `POST /admin/v1/replication/backfill`: a reconciliation pass now (tables the outbox does not
+ *   know at their current state are recorded and shipped), answering what it found;
  * - `GET /metrics`: Prometheus metrics (metrics.ts).
  */
 import { Hono } from 'hono';
 import { badRequest, IcebergError } from '../errors/iceberg-error.ts';
 import { toEventPayload } from '../outbox/event-payload.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
+import type { ReconcileResult } from '../replication/reconciler.ts';
 import { replicationStatus, summarize, type InFlightLookup } from '../replication/status.ts';
 import { toJson } from '../util/json.ts';
 import type { Metrics } from './metrics.ts';
@@ -20,7 +25,22 @@ function parseTableParam(value: string): { namespace: string[]; name: string } |
   return { namespace: parts.slice(0, -1), name: parts.at(-1)! };
 }
 
-export function createAdminApp(outbox: OutboxStore, destinations: string[] = [], metrics?: Metrics, inFlight?: InFlightLookup): Hono {
+export interface AdminOptions {
+  /** The replication destinations of this process. */
+  destinations?: string[];
+  metrics?: Metrics;
+  /** What this process is shipping now, per destination. */
+  inFlight?: InFlightLookup;
+  /** Ships now (after a resume or a backfill). */
+  wake?: () => void;
+  /** Runs one reconciliation pass (the backfill). */
+  reconcile?: () => Promise<ReconcileResult>;
+}
+
+const json = (body: unknown, status = 200) => new Response(toJson(body as never), { status, headers: { 'content-type': 'application/json' } });
+
+export function createAdminApp(outbox: OutboxStore, options: AdminOptions = {}): Hono {
+  const { destinations = [], metrics, inFlight } = options;
   const app = new Hono();
   app.notFound((c) => new IcebergError(404, 'NoSuchResourceException', `No admin route for ${c.req.method} ${c.req.path}`).toResponse());
   app.get('/admin/v1/outbox', async (c) => {
@@ -40,6 +60,39 @@ export function createAdminApp(outbox: OutboxStore, destinations: string[] = [],
     if (table !== undefined && !entity) return badRequest(`table must be namespace.table, not '${table}'`).toResponse();
     const tables = await replicationStatus(outbox, destinations, entity, inFlight);
     return new Response(toJson({ destinations, summary: summarize(destinations, tables), tables }), { headers: { 'content-type': 'application/json' } });
+  });
+  /** The body of pause/resume: a known destination, optionally one table. */
+  async function queueTarget(request: Request): Promise<{ destination: string; entity?: { namespace: string[]; name: string } } | Response> {
+    let body: unknown;
+    try {
+      body = await request.json();
+    } catch {
+      return badRequest('the body must be JSON: {"destination": "<name>", "table": "ns.t"} (table optional)').toResponse();
+    }
+    const { destination, table } = (body ?? {}) as { destination?: unknown; table?: unknown };
+    if (typeof destination !== 'string' || !destinations.includes(destination)) {
+      return badRequest(`destination must be one of ${destinations.join(', ') || '(none configured)'}, not ${JSON.stringify(destination)}`).toResponse();
+    }
+    if (table === undefined) return { destination };
+    const entity = typeof table === 'string' ? parseTableParam(table) : undefined;
+    if (!entity) return badRequest(`table must be namespace.table, not ${JSON.stringify(table)}`).toResponse();
+    return { destination, entity };
+  }
+  app.post('/admin/v1/replication/pause', async (c) => {
+    const target = await queueTarget(c.req.raw);
+    if (target instanceof Response) return target;
+    return json({ ...target, paused: await outbox.pause(target.destination, target.entity) });
+  });
+  app.post('/admin/v1/replication/resume', async (c) => {
+    const target = await queueTarget(c.req.raw);
+    if (target instanceof Response) return target;
+    const resumed = await outbox.resume(target.destination, target.entity);
+    options.wake?.();
+    return json({ ...target, resumed });
+  });
+  app.post('/admin/v1/replication/backfill', async () => {
+    if (!options.reconcile) return new IcebergError(409, 'NotConfiguredException', 'No replication is configured in this Icerelay: nothing to backfill').toResponse();
+    return json(await options.reconcile());
   });
   if (metrics) {
     app.get('/metrics', async () => new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }));

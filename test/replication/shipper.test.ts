@@ -108,7 +108,7 @@ describe('Shipper', () => {
   it('reports per table and destination how far replication is', async () => {
     const commit = { requirements: [], updates: [{ action: 'set-properties', updates: { n: '4' } }] };
     expect((await send(proxy.url, 'POST', '/v1/namespaces/shop/tables/orders', commit)).status).toBe(200);
-    const admin = createAdminApp(outbox, ['local']);
+    const admin = createAdminApp(outbox, { destinations: ['local'] });
     interface Row { entity: { namespace: string[]; name?: string }; state: string; eventsBehind: number; oldestPendingAtMs: number | null; lastError: string | null }
     const status = async (query = '') => ((await (await admin.request(`/admin/v1/replication/status${query}`)).json()) as { tables: Row[] }).tables;
     const byName = (rows: Row[]) => Object.fromEntries(rows.map((r) => [[...r.entity.namespace, r.entity.name ?? ''].join('.'), r]));
@@ -175,7 +175,7 @@ describe('Shipper', () => {
     const commit = { requirements: [], updates: [{ action: 'set-properties', updates: { n: '5' } }] };
     expect((await send(proxy.url, 'POST', '/v1/namespaces/shop/tables/orders', commit)).status).toBe(200);
     expect((await send(proxy.url, 'POST', '/v1/namespaces/shop/tables', { name: 'odd2', schema, location: pathToFileURL(join(dir, 'elsewhere', 'odd2')).href })).status).toBe(200);
-    const scrape = async () => (await createAdminApp(outbox, ['local'], metrics).request('/metrics')).text();
+    const scrape = async () => (await createAdminApp(outbox, { destinations: ['local'], metrics }).request('/metrics')).text();
     const value = (text: string, series: string) => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1]);
     let text = await scrape();
     expect(value(text, 'icerelay_replication_events_behind{destination="local",table="shop.orders"}')).toBe(1);
@@ -189,7 +189,7 @@ describe('Shipper', () => {
     expect(value(text, 'icerelay_replication_failures_total{destination="local",cause="UnmappedLocationError"}')).toBeGreaterThanOrEqual(1); // retried once more if the rounds outlast the backoff
     expect(value(text, 'icerelay_replication_tables{destination="local",state="completed"}')).toBeGreaterThan(0);
     expect(text).toContain('icerelay_outbox_depth ');
-    const status = (await (await createAdminApp(outbox, ['local']).request('/admin/v1/replication/status?table=shop.orders')).json()) as { tables: { lastReplicated: { metadataLocation: string; snapshotId: string | null } }[] };
+    const status = (await (await createAdminApp(outbox, { destinations: ['local'] }).request('/admin/v1/replication/status?table=shop.orders')).json()) as { tables: { lastReplicated: { metadataLocation: string; snapshotId: string | null } }[] };
     expect(status.tables[0]!.lastReplicated).toEqual({ metadataLocation: await source.catalog.tableMetadataLocation({ namespace: ['shop'], name: 'orders' }), snapshotId: null });
   });
 
@@ -236,7 +236,7 @@ describe('Shipper', () => {
     expect((await send(proxy.url, 'POST', '/v1/namespaces/shop/tables/orders', commit)).status).toBe(200);
     const round = held.syncOnce();
     await copying;
-    const admin = createAdminApp(outbox, ['local'], undefined, () => held.inFlight);
+    const admin = createAdminApp(outbox, { destinations: ['local'], inFlight: () => held.inFlight });
     interface Status { summary: { destination: string; shipping: number; entities: number }[]; tables: { shipping: { startedAtMs: number } | null }[] }
     const during = (await (await admin.request('/admin/v1/replication/status?table=shop.orders')).json()) as Status;
     expect(during.tables[0]!.shipping?.startedAtMs).toBeGreaterThan(0);
