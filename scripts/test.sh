@@ -38,7 +38,10 @@ step "unit and integration tests (vitest)"
 if npx vitest run --reporter=default --reporter=json --outputFile=.tmp/vitest.json; then :; else failures=$((failures + 1)); fi
 node -e '
   const r = require("./.tmp/vitest.json");
-  console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+  // A test file that fails before any of its tests runs (an import or a beforeAll error) has no
+  // failed test of its own: count it as one failure.
+  const brokenFiles = r.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed")).length;
+  console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests + brokenFiles} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
 ' | tee -a "$summary_file"
 
 if [ "$unit_only" = false ]; then
