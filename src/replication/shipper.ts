@@ -140,14 +140,18 @@ export class Shipper {
     const progress: InFlight = { entity: claim.entity, startedAtMs: Date.now(), copy: null };
     this.inFlight.set(claim.entityKey, progress);
     try {
+      let lastEventSynced = false;
       for (const event of claim.events) {
         const result = await this.apply(event, progress);
         if (result) synced.push(result);
+        lastEventSynced = result !== undefined;
       }
       const last = synced.at(-1);
+      // The last sync knows the snapshot it left the replica at; only when a later event of the
+      // claim may have changed the replica since (a rename, a drop) is the replica read back.
       const shipped = last && {
         metadataLocation: last.sourceMetadataLocation,
-        snapshotId: await this.replicaSnapshotId(last.replicaId),
+        snapshotId: lastEventSynced ? last.result.snapshotId : await this.replicaSnapshotId(last.replicaId),
       };
       await outbox.complete(destination, claim.entity, claim.throughSequence, Date.now(), shipped);
       this.options.onShipped?.({ destination, entity: claim.entity, events: claim.events, synced: synced.map((s) => s.result) });

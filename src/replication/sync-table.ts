@@ -63,6 +63,8 @@ export interface TableSyncResult {
   metadataLocation: string;
   /** False when the replica already was at this state. */
   committed: boolean;
+  /** The replica's current snapshot id after the sync (decimal text); null when it has none. */
+  snapshotId: string | null;
   newSnapshots: number;
   filesCopied: number;
   filesSkipped: number;
@@ -101,6 +103,7 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
     return {
       metadataLocation: current.metadataLocation,
       committed: false,
+      snapshotId: currentSnapshotId(current.metadata),
       newSnapshots: 0,
       filesCopied: 0,
       filesSkipped: 0,
@@ -177,6 +180,7 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
   return {
     metadataLocation,
     committed: true,
+    snapshotId: currentSnapshotId(plan.metadata),
     newSnapshots: plan.newSnapshots.length,
     filesCopied: copied.copied.length,
     filesSkipped: copied.skipped.length,
@@ -240,6 +244,11 @@ function newStatisticsFiles(source: TableMetadata, replica: TableMetadata | unde
     }
   }
   return items;
+}
+
+function currentSnapshotId(metadata: TableMetadata): string | null {
+  const id = metadata['current-snapshot-id'];
+  return id === undefined || id === null || BigInt(id) === -1n ? null : BigInt(id).toString();
 }
 
 function dedupe(items: CopyItem[]): CopyItem[] {
