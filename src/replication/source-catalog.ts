@@ -6,9 +6,9 @@
  */
 import type { BuiltinCatalog } from '../catalog/builtin-catalog.ts';
 import type { Identifier } from '../catalog/identifiers.ts';
-import { decodeBody } from '../proxy/content-encoding.ts';
-import { readAll, type UpstreamClient } from '../proxy/upstream-client.ts';
-import { isJsonObject, parseJson, type JsonObject } from '../util/json.ts';
+import type { UpstreamClient } from '../proxy/upstream-client.ts';
+import { isJsonObject, type JsonObject } from '../util/json.ts';
+import { catalogRoutes, loadOnce, sendJson } from './rest-catalog.ts';
 
 export interface SourceCatalog {
   /** The table's current metadata file; undefined when the table does not exist (any more). */
@@ -79,37 +79,17 @@ export class SourceReadError extends Error {
  * of its own, so a secured upstream answers 401/403: the error says to configure `upstream.auth`.
  */
 export function restSource(upstream: UpstreamClient): SourceCatalog {
-  let shape: Promise<{ base: string; separator: string }> | undefined;
-
   async function get(target: string): Promise<JsonObject | undefined> {
-    const response = await upstream.send('GET', target, { accept: 'application/json' }, null);
-    const bytes = decodeBody(await readAll(response.body), response.headers) ?? Buffer.alloc(0);
-    if (response.status === 404) return undefined;
-    const parsed = response.status === 200 ? parseJson(bytes.toString('utf8')) : undefined;
-    if (isJsonObject(parsed)) return parsed;
-    const hint = response.status === 401 || response.status === 403
+    const answer = await sendJson(upstream, 'GET', target);
+    if (answer.status === 404) return undefined;
+    if (answer.status === 200 && answer.json) return answer.json;
+    const hint = answer.status === 401 || answer.status === 403
       ? ': configure upstream.auth so that Icerelay can read the upstream catalog itself'
       : '';
-    throw new SourceReadError(`GET ${target} on the upstream catalog answered ${response.status}${hint}`);
+    throw new SourceReadError(`GET ${target} on the upstream catalog answered ${answer.status}${hint}`);
   }
 
-  function routes() {
-    shape ??= get('/v1/config').then((config) => {
-      const block = (name: string) => (isJsonObject(config?.[name]) ? (config[name] as JsonObject) : {});
-      const prefix = block('overrides').prefix ?? block('defaults').prefix;
-      const separator = block('overrides')['namespace-separator'] ?? block('defaults')['namespace-separator'];
-      return {
-        base: typeof prefix === 'string' && prefix !== '' ? `/v1/${prefix}` : '/v1',
-        separator: typeof separator === 'string' ? separator : '%1F',
-      };
-    }).catch((error: unknown) => {
-      shape = undefined; // try again next time
-      throw error;
-    });
-    return shape;
-  }
-
-  const ns = (levels: string[], separator: string) => levels.map(encodeURIComponent).join(separator);
+  const routes = loadOnce(async () => catalogRoutes(await get('/v1/config')));
 
   /** Every page of a list route; a namespace gone meanwhile lists nothing. */
   async function pages<T>(target: string, field: string): Promise<T[]> {
@@ -126,26 +106,23 @@ export function restSource(upstream: UpstreamClient): SourceCatalog {
     return out;
   }
 
+  async function metadataLocation(path: string, what: string): Promise<string | undefined> {
+    const loaded = await get(path);
+    if (!loaded) return undefined;
+    const location = loaded['metadata-location'];
+    if (typeof location !== 'string') throw new SourceReadError(`the upstream's load result for ${what} has no metadata-location`);
+    return location;
+  }
+
   return {
     async currentMetadataLocation(id) {
-      const { base, separator } = await routes();
-      const loaded = await get(`${base}/namespaces/${ns(id.namespace, separator)}/tables/${encodeURIComponent(id.name)}?snapshots=refs`);
-      if (!loaded) return undefined;
-      const location = loaded['metadata-location'];
-      if (typeof location !== 'string') throw new SourceReadError(`the upstream's load result for ${[...id.namespace, id.name].join('.')} has no metadata-location`);
-      return location;
+      return metadataLocation(`${(await routes()).table(id)}?snapshots=refs`, [...id.namespace, id.name].join('.'));
     },
     async currentViewMetadataLocation(id) {
-      const { base, separator } = await routes();
-      const loaded = await get(`${base}/namespaces/${ns(id.namespace, separator)}/views/${encodeURIComponent(id.name)}`);
-      if (!loaded) return undefined;
-      const location = loaded['metadata-location'];
-      if (typeof location !== 'string') throw new SourceReadError(`the upstream's load result for view ${[...id.namespace, id.name].join('.')} has no metadata-location`);
-      return location;
+      return metadataLocation((await routes()).view(id), `view ${[...id.namespace, id.name].join('.')}`);
     },
     async namespaceProperties(namespace) {
-      const { base, separator } = await routes();
-      const loaded = await get(`${base}/namespaces/${ns(namespace, separator)}`);
+      const loaded = await get((await routes()).namespace(namespace));
       if (!loaded) return undefined;
       const properties = isJsonObject(loaded.properties) ? loaded.properties : {};
       return Object.fromEntries(Object.entries(properties).filter((e): e is [string, string] => typeof e[1] === 'string'));
@@ -153,14 +130,11 @@ export function restSource(upstream: UpstreamClient): SourceCatalog {
     listTables() {
       return walk(
         async (parent) => {
-          const { base, separator } = await routes();
-          const query = parent.length > 0 ? `?parent=${ns(parent, separator)}` : '';
-          return pages<string[]>(`${base}/namespaces${query}`, 'namespaces');
+          const r = await routes();
+          const query = parent.length > 0 ? `?parent=${r.encodedNamespace(parent)}` : '';
+          return pages<string[]>(`${r.base}/namespaces${query}`, 'namespaces');
         },
-        async (namespace) => {
-          const { base, separator } = await routes();
-          return pages<Identifier>(`${base}/namespaces/${ns(namespace, separator)}/tables`, 'identifiers');
-        },
+        async (namespace) => pages<Identifier>(`${(await routes()).namespace(namespace)}/tables`, 'identifiers'),
       );
     },
   };

@@ -21,6 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CreateBucketCommand, DeleteObjectsCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/free-port.ts';
+import { replicationDone } from '../helpers/replication-status.ts';
 import { killAllChildren, startIcerelay, type IcerelayChild } from '../helpers/child-process-icerelay.ts';
 
 const run = promisify(execFile);
@@ -65,19 +66,6 @@ async function startSecondS3Server(): Promise<{ endpoint: string; process: Child
   }
   child.kill('SIGKILL');
   throw new Error(`a second moto_server did not answer on ${endpoint}`);
-}
-
-async function replicationDone(url: string): Promise<void> {
-  interface Row { destination: string; entity: { namespace: string[]; name?: string }; state: string; lastError: string | null }
-  let rows: Row[] = [];
-  for (let i = 0; i < 300; i++) {
-    rows = ((await (await fetch(`${url}/admin/v1/replication/status`)).json()) as { tables: Row[] }).tables;
-    const failed = rows.find((r) => r.state === 'failed' || r.lastError);
-    if (failed) throw new Error(`replication of ${failed.entity.namespace.join('.')}.${failed.entity.name ?? ''} to ${failed.destination} failed: ${failed.lastError}`);
-    if (rows.length > 0 && rows.every((r) => r.state === 'completed')) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`replication not done after 30 s: ${JSON.stringify(rows.filter((r) => r.state !== 'completed'))}`);
 }
 
 beforeAll(async () => {

@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAllChildren, startIcerelay, type IcerelayChild } from '../helpers/child-process-icerelay.ts';
 import { freePort } from '../helpers/free-port.ts';
+import { replicationDone } from '../helpers/replication-status.ts';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -33,19 +34,6 @@ interface ReplicaRead { location: string; metadata_location: string; snapshots: 
 async function py<T>(...args: string[]): Promise<T> {
   const { stdout } = await run(python, [script, ...args], { maxBuffer: 16 << 20 });
   return JSON.parse(stdout) as T;
-}
-
-async function replicationDone(url: string): Promise<void> {
-  interface Row { destination: string; entity: { namespace: string[]; name?: string }; state: string; lastError: string | null }
-  let rows: Row[] = [];
-  for (let i = 0; i < 600; i++) {
-    rows = ((await (await fetch(`${url}/admin/v1/replication/status`)).json()) as { tables: Row[] }).tables;
-    const failed = rows.find((r) => r.state === 'failed' || r.lastError);
-    if (failed) throw new Error(`replication of ${failed.entity.namespace.join('.')}.${failed.entity.name ?? ''} failed: ${failed.lastError}`);
-    if (rows.length > 0 && rows.every((r) => r.state === 'completed')) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`replication not done after 60 s: ${JSON.stringify(rows.filter((r) => r.state !== 'completed'))}`);
 }
 
 beforeAll(async () => {

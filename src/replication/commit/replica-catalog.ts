@@ -14,10 +14,10 @@ import { namespaceKey, type Identifier } from '../../catalog/identifiers.ts';
 import { writeTableMetadata } from '../../catalog/metadata-files.ts';
 import { normalizeTableMetadata, serializeTableMetadata } from '../../iceberg/table-metadata.ts';
 import type { MetadataLogEntry, TableMetadata } from '../../iceberg/types.ts';
-import { decodeBody } from '../../proxy/content-encoding.ts';
-import { readAll, type UpstreamClient } from '../../proxy/upstream-client.ts';
+import type { UpstreamClient } from '../../proxy/upstream-client.ts';
 import type { StoreResolver } from '../../storage/store-resolver.ts';
-import { isJsonObject, parseJson, toJson, type JsonObject } from '../../util/json.ts';
+import { isJsonObject } from '../../util/json.ts';
+import { catalogRoutes, loadOnce, sendJson, type RestAnswer } from '../rest-catalog.ts';
 import { tableCommitBetween } from './table-diff.ts';
 
 /** The replica changed under the sync (another shipper, or a writer): nothing was committed; try again. */
@@ -82,6 +82,14 @@ export function builtinReplica(catalog: BuiltinCatalog, replicaStores: StoreReso
   };
 }
 
+/** Creates whichever of the namespace and its ancestors the replica does not have yet. */
+export async function ensureNamespaces(catalog: Pick<ReplicaCatalog, 'namespaceExists' | 'createNamespace'>, levels: string[]): Promise<void> {
+  for (let depth = 1; depth <= levels.length; depth++) {
+    const prefix = levels.slice(0, depth);
+    if (!(await catalog.namespaceExists(prefix))) await catalog.createNamespace(prefix, {});
+  }
+}
+
 /** The replica's own metadata-log: its previous file appended, trimmed as the table property says. */
 function withReplicaLogEntry(next: TableMetadata, previous: TableMetadata, previousLocation: string): TableMetadata {
   const max = Number(next.properties[PREVIOUS_VERSIONS_MAX] ?? 100);
@@ -94,48 +102,23 @@ function withReplicaLogEntry(next: TableMetadata, previous: TableMetadata, previ
  * `/v1/config` (read once, with `warehouse` when given).
  */
 export function restReplica(client: UpstreamClient, options: { warehouse?: string } = {}): ReplicaCatalog {
-  let routes: Promise<{ base: string; separator: string }> | undefined;
+  const send = (method: string, target: string, body?: unknown) => sendJson(client, method, target, body);
 
-  async function send(method: string, target: string, body?: unknown): Promise<{ status: number; json: JsonObject | undefined; text: string }> {
-    const payload = body === undefined ? null : Buffer.from(toJson(body as never));
-    const headers = { accept: 'application/json', ...(payload ? { 'content-type': 'application/json' } : {}) };
-    const response = await client.send(method, target, headers, payload);
-    const text = (decodeBody(await readAll(response.body), response.headers) ?? Buffer.alloc(0)).toString('utf8');
-    const parsed = text === '' ? undefined : parseJson(text);
-    return { status: response.status, json: isJsonObject(parsed) ? parsed : undefined, text };
-  }
-
-  function fail(what: string, answer: { status: number; json: JsonObject | undefined; text: string }): never {
+  function fail(what: string, answer: RestAnswer): never {
     const error = isJsonObject(answer.json?.error) ? answer.json.error : undefined;
     const detail = error ? `${String(error.type)}: ${String(error.message)}` : answer.text.slice(0, 300);
     if (answer.status === 409) throw new ReplicaConflictError(`${what}: the replica catalog answered 409 (${detail}); nothing was committed`);
     throw new ReplicaCatalogError(`${what}: the replica catalog answered ${answer.status} (${detail})`);
   }
 
-  function shape() {
-    routes ??= (async () => {
-      const query = options.warehouse ? `?warehouse=${encodeURIComponent(options.warehouse)}` : '';
-      const answer = await send('GET', `/v1/config${query}`);
-      if (answer.status !== 200) fail('GET /v1/config', answer);
-      const block = (name: string) => (isJsonObject(answer.json?.[name]) ? (answer.json[name] as JsonObject) : {});
-      const prefix = block('overrides').prefix ?? block('defaults').prefix;
-      const separator = block('overrides')['namespace-separator'] ?? block('defaults')['namespace-separator'];
-      return {
-        base: typeof prefix === 'string' && prefix !== '' ? `/v1/${prefix}` : '/v1',
-        separator: typeof separator === 'string' ? separator : '%1F',
-      };
-    })().catch((error: unknown) => {
-      routes = undefined;
-      throw error;
-    });
-    return routes;
-  }
-
-  const nsPath = async (namespace: string[]) => {
-    const { base, separator } = await shape();
-    return `${base}/namespaces/${namespace.map(encodeURIComponent).join(separator)}`;
-  };
-  const tablePath = async (id: Identifier) => `${await nsPath(id.namespace)}/tables/${encodeURIComponent(id.name)}`;
+  const routes = loadOnce(async () => {
+    const query = options.warehouse ? `?warehouse=${encodeURIComponent(options.warehouse)}` : '';
+    const answer = await send('GET', `/v1/config${query}`);
+    if (answer.status !== 200) fail('GET /v1/config', answer);
+    return catalogRoutes(answer.json);
+  });
+  const nsPath = async (namespace: string[]) => (await routes()).namespace(namespace);
+  const tablePath = async (id: Identifier) => (await routes()).table(id);
   const display = (id: Identifier) => [...id.namespace, id.name].join('.');
 
   async function load(id: Identifier): Promise<ReplicaTable | undefined> {
@@ -177,7 +160,7 @@ export function restReplica(client: UpstreamClient, options: { warehouse?: strin
       return answer.status === 204 || answer.status === 200;
     },
     async createNamespace(namespace, properties) {
-      const { base } = await shape();
+      const { base } = await routes();
       const answer = await send('POST', `${base}/namespaces`, { namespace, properties });
       if (answer.status !== 200 && answer.status !== 409) fail(`creating replica namespace ${namespace.join('.')}`, answer);
     },
@@ -192,7 +175,7 @@ export function restReplica(client: UpstreamClient, options: { warehouse?: strin
       if (answer.status !== 200) fail(`updating replica namespace ${namespace.join('.')}`, answer);
     },
     async renameTable(from, to) {
-      const { base } = await shape();
+      const { base } = await routes();
       const answer = await send('POST', `${base}/tables/rename`, { source: from, destination: to });
       if (answer.status !== 204 && answer.status !== 200) fail(`renaming replica table ${display(from)}`, answer);
     },
