@@ -108,6 +108,8 @@ export interface ClaimedWork {
    */
   throughSequence: number;
   lockedUntilMs: number;
+  /** The source metadata file the destination was last brought to (null before the first ship). */
+  shippedMetadataLocation: string | null;
 }
 
 export interface ReplicationPosition {
@@ -301,6 +303,27 @@ export class OutboxStore {
     return newest ? rows.reverse() : rows;
   }
 
+  /**
+   * Per entity, what `destination` has not applied yet (events after its position), in one query:
+   * when the oldest was recorded and how many snapshots the committed ones added. Entities the
+   * destination is up to date with are absent.
+   */
+  async pendingSummaries(destination: string): Promise<Map<string, { oldestAtMs: number; snapshots: number }>> {
+    const rows = await this.db.selectFrom('outbox_events as e')
+      .leftJoin('outbox_positions as p', (join) => join.onRef('p.entity_key', '=', 'e.entity_key').on('p.destination', '=', destination))
+      .select(['e.entity_key', 'e.status', 'e.added_snapshot_ids', 'e.created_at_ms'])
+      .where((eb) => eb('e.sequence', '>', eb.fn.coalesce('p.position', sql.lit(0))))
+      .execute();
+    const out = new Map<string, { oldestAtMs: number; snapshots: number }>();
+    for (const row of rows) {
+      const summary = out.get(row.entity_key) ?? { oldestAtMs: Number.POSITIVE_INFINITY, snapshots: 0 };
+      summary.oldestAtMs = Math.min(summary.oldestAtMs, Number(row.created_at_ms));
+      if (row.status === 'committed') summary.snapshots += (JSON.parse(row.added_snapshot_ids) as unknown[]).length;
+      out.set(row.entity_key, summary);
+    }
+    return out;
+  }
+
   /** Every entity that has events, with the sequence of its newest one, in key order. */
   async entities(): Promise<{ entity: EntityRef; entityKey: string; lastSequence: number }[]> {
     const rows = await this.db.selectFrom('outbox_entities').select(['entity_key', 'last_sequence']).orderBy('entity_key').execute();
@@ -363,8 +386,8 @@ export class OutboxStore {
    * is released, and the queue goes to the back of the due order. A paused queue stays paused.
    * False when there is no such position row.
    */
-  async complete(destination: string, entity: EntityRef, position: number, nowMs: number = Date.now(), shipped?: ShippedState): Promise<boolean> {
-    const result = await this.db.updateTable('outbox_positions')
+  async complete(destination: string, entity: EntityRef, position: number, nowMs: number = Date.now(), shipped?: ShippedState, workerId?: string): Promise<boolean> {
+    let q = this.db.updateTable('outbox_positions')
       .set((eb) => ({
         // Only with the position: a late worker's older state never overwrites a newer one.
         ...(shipped ? {
@@ -379,7 +402,45 @@ export class OutboxStore {
         run_at_ms: nowMs,
         completed_at_ms: nowMs,
       }))
-      .where('destination', '=', destination).where('entity_key', '=', entityKey(entity))
+      .where('destination', '=', destination).where('entity_key', '=', entityKey(entity));
+    // With `workerId`, only while that worker holds the claim (a worker whose claim was taken over
+    // has nothing to report: the new holder ships the queue).
+    if (workerId !== undefined) q = q.where('locked_by', '=', workerId);
+    const result = await q.executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Extends `workerId`'s claim on a queue to `lockedUntilMs`. False when the worker no longer
+   * holds it (it expired and another worker took the queue, or it was released): the caller must
+   * stop shipping that queue, since the other worker is shipping it now.
+   */
+  async renewClaim(destination: string, entity: EntityRef, workerId: string, lockedUntilMs: number): Promise<boolean> {
+    const result = await this.db.updateTable('outbox_positions').set({ locked_until_ms: lockedUntilMs })
+      .where('destination', '=', destination).where('entity_key', '=', entityKey(entity)).where('locked_by', '=', workerId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Records, while `workerId` holds the claim, that one event of the claim was applied: the
+   * position moves forward to `sequence` (never back), with the source state it brought the
+   * destination to when given, and the claim is extended to `lockedUntilMs`. The claim stays
+   * held (`complete` releases it). Advancing after each event keeps the replica at most one event
+   * ahead of the position, so a worker that dies mid-batch leaves at most that one event to be
+   * delivered again. False when the worker no longer holds the claim.
+   */
+  async advance(destination: string, entity: EntityRef, sequence: number, workerId: string, lockedUntilMs: number, shipped?: ShippedState): Promise<boolean> {
+    const result = await this.db.updateTable('outbox_positions')
+      .set((eb) => ({
+        ...(shipped ? {
+          shipped_metadata_location: eb.case().when('position', '<', sequence).then(shipped.metadataLocation).else(eb.ref('shipped_metadata_location')).end(),
+          shipped_snapshot_id: eb.case().when('position', '<', sequence).then(shipped.snapshotId).else(eb.ref('shipped_snapshot_id')).end(),
+        } : {}),
+        position: eb.case().when('position', '<', sequence).then(sequence).else(eb.ref('position')).end(),
+        locked_until_ms: lockedUntilMs,
+      }))
+      .where('destination', '=', destination).where('entity_key', '=', entityKey(entity)).where('locked_by', '=', workerId)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
@@ -681,5 +742,6 @@ function toClaimedWork(row: PositionRow, windows: OutboxEventRow[], eventLimit: 
     events,
     throughSequence: through,
     lockedUntilMs,
+    shippedMetadataLocation: row.shipped_metadata_location,
   };
 }

@@ -11,7 +11,7 @@
  * select are stepped over. Views are replicated the same way (sync-view.ts): metadata only.
  */
 import type { BuiltinCatalog } from '../catalog/builtin-catalog.ts';
-import type { ReplicaCatalog } from './commit/replica-catalog.ts';
+import { ensureNamespaces } from './commit/replica-catalog.ts';
 import type { Identifier } from '../catalog/identifiers.ts';
 import type { EntityRef, TableEvent } from '../outbox/outbox.ts';
 import type { ClaimedWork, OutboxStore } from '../outbox/outbox-store.ts';
@@ -20,13 +20,39 @@ import { mapWithConcurrency } from './copy/concurrency.ts';
 import type { CopyProgress } from './copy/types.ts';
 import { SourceReadError, type SourceCatalog } from './source-catalog.ts';
 import { syncTable, type TableSyncContext, type TableSyncResult } from './sync-table.ts';
+import type { ShippedSource } from './plan/source-order.ts';
+import { readTableMetadata } from '../catalog/metadata-files.ts';
 import { syncView } from './sync-view.ts';
 import { EVERYTHING, TableSelector } from './table-selector.ts';
 
 interface SyncedTable {
-  replicaId: Identifier;
   sourceMetadataLocation: string;
   result: TableSyncResult;
+}
+
+/** What the table syncs of one claim share. */
+interface SyncStep {
+  progress: InFlight;
+  /** The source state the destination was last brought to, as of now. */
+  shipped(): ShippedSource | undefined;
+  beforeCommit(): Promise<void>;
+}
+
+/** This worker's claim on a queue expired and another worker took the queue over. */
+class ClaimLostError extends Error {
+  override readonly name = 'ClaimLostError';
+  constructor(claim: ClaimedWork) {
+    super(`the claim on ${claim.entityKey} for destination ${claim.destination} was taken over by another worker (this one stalled past it); it stops shipping that queue`);
+  }
+}
+
+function memoize<K, V>(fn: (key: K) => Promise<V>): (key: K) => Promise<V> {
+  const cache = new Map<K, Promise<V>>();
+  return (key) => {
+    let value = cache.get(key);
+    if (!value) cache.set(key, (value = fn(key)));
+    return value;
+  };
 }
 
 /** What one claimed queue shipped (for metrics). */
@@ -135,29 +161,36 @@ export class Shipper {
   }
 
   private async ship(claim: ClaimedWork): Promise<void> {
-    const { outbox, destination, logger } = this.options;
-    const synced: SyncedTable[] = [];
+    const { outbox, destination, logger, workerId } = this.options;
+    const synced: TableSyncResult[] = [];
     const progress: InFlight = { entity: claim.entity, startedAtMs: Date.now(), copy: null };
     this.inFlight.set(claim.entityKey, progress);
+    let shippedLocation = claim.shippedMetadataLocation;
+    const readShipped = memoize((location: string) => readTableMetadata(this.options.sync.sourceStores, location));
+    const step: SyncStep = {
+      progress,
+      shipped: () => (shippedLocation === null ? undefined : { location: shippedLocation, metadata: () => readShipped(shippedLocation!) }),
+      // Fencing: a worker whose claim was taken over (it stalled past the claim) commits nothing.
+      beforeCommit: () => this.holdClaim(claim),
+    };
     try {
-      let lastEventSynced = false;
       for (const event of claim.events) {
-        const result = await this.apply(event, progress);
-        if (result) synced.push(result);
-        lastEventSynced = result !== undefined;
+        const result = await this.apply(event, step);
+        if (result) synced.push(result.result);
+        // The source state it brought the replica to (none when the event was older than the replica).
+        const shipped = result && !result.result.behind ? { metadataLocation: result.sourceMetadataLocation, snapshotId: result.result.snapshotId } : undefined;
+        if (shipped) shippedLocation = shipped.metadataLocation;
+        if (!(await outbox.advance(destination, claim.entity, event.sequence, workerId, Date.now() + this.lockMs, shipped))) throw new ClaimLostError(claim);
       }
-      const last = synced.at(-1);
-      // The last sync knows the snapshot it left the replica at; only when a later event of the
-      // claim may have changed the replica since (a rename, a drop) is the replica read back.
-      const shipped = last && {
-        metadataLocation: last.sourceMetadataLocation,
-        snapshotId: lastEventSynced ? last.result.snapshotId : await this.replicaSnapshotId(last.replicaId),
-      };
-      await outbox.complete(destination, claim.entity, claim.throughSequence, Date.now(), shipped);
-      this.options.onShipped?.({ destination, entity: claim.entity, events: claim.events, synced: synced.map((s) => s.result) });
+      if (!(await outbox.complete(destination, claim.entity, claim.throughSequence, Date.now(), undefined, workerId))) throw new ClaimLostError(claim);
+      this.options.onShipped?.({ destination, entity: claim.entity, events: claim.events, synced });
     } catch (error) {
+      if (error instanceof ClaimLostError) {
+        logger.warn({ destination, entity: claim.entityKey }, error.message);
+        return;
+      }
       const message = error instanceof Error ? error.message : String(error);
-      const result = await outbox.fail(destination, claim.entity, message, Date.now(), this.options.workerId);
+      const result = await outbox.fail(destination, claim.entity, message, Date.now(), workerId);
       this.options.onFailed?.({ destination, entity: claim.entity, error });
       logger.warn({ err: error, destination, entity: claim.entityKey, state: result?.state, attempts: result?.attempts }, 'replication of a table failed; it will be retried');
     } finally {
@@ -165,15 +198,18 @@ export class Shipper {
     }
   }
 
-  private async replicaSnapshotId(id: Identifier): Promise<string | null> {
-    const replica = this.options.sync.replica;
-    if (!(await replica.tableExists(id))) return null;
-    const current = (await replica.loadTable(id)).metadata['current-snapshot-id'];
-    return current === undefined || current === null || BigInt(current) === -1n ? null : BigInt(current).toString();
+  private get lockMs(): number {
+    return this.options.lockMs ?? 120_000;
+  }
+
+  /** Extends this worker's claim on the queue; throws ClaimLostError when another worker took it. */
+  private async holdClaim(claim: ClaimedWork): Promise<void> {
+    const { outbox, destination, workerId } = this.options;
+    if (!(await outbox.renewClaim(destination, claim.entity, workerId, Date.now() + this.lockMs))) throw new ClaimLostError(claim);
   }
 
   /** Applies one event; for a table brought to a source state, which one and what it took. */
-  private async apply(event: TableEvent, progress?: InFlight): Promise<SyncedTable | undefined> {
+  private async apply(event: TableEvent, step: SyncStep): Promise<SyncedTable | undefined> {
     const { entity } = event;
     const selector = this.options.selector ?? EVERYTHING_SELECTOR;
     const isTable = entity.name !== undefined;
@@ -184,9 +220,9 @@ export class Shipper {
       case 'commit-table':
       case 'commit-transaction':
       case 'observe-table':
-        return this.syncTableEntity(tableId(entity), event.metadataLocation, event.sequence, progress);
+        return this.syncTableEntity(tableId(entity), event.metadataLocation, event.sequence, step);
       case 'rename-table':
-        return this.renameTable(event);
+        return this.renameTable(event, step);
       case 'create-namespace':
       case 'update-namespace-properties':
         return this.syncNamespace(entity.namespace);
@@ -250,7 +286,7 @@ export class Shipper {
     return { namespace: [...(this.options.namespacePrefix ?? []), ...id.namespace], name: id.name };
   }
 
-  private async syncTableEntity(id: Identifier, metadataLocation: string | null, sequence: number, progress?: InFlight): Promise<SyncedTable | undefined> {
+  private async syncTableEntity(id: Identifier, metadataLocation: string | null, sequence: number, step: SyncStep): Promise<SyncedTable | undefined> {
     const replica = this.options.sync.replica;
     const target = this.replicaId(id);
     let location = metadataLocation ?? undefined;
@@ -264,9 +300,11 @@ export class Shipper {
     // Decided on the replica as it was: a rename moving it meanwhile must not make this a create.
     const result = await syncTable(this.options.sync, target, location, {
       mustExist: existed,
-      onProgress: progress && ((copy) => (progress.copy = copy)),
+      onProgress: (copy) => (step.progress.copy = copy),
+      shipped: step.shipped(),
+      beforeCommit: step.beforeCommit,
     });
-    return { replicaId: target, sourceMetadataLocation: location, result };
+    return { sourceMetadataLocation: location, result };
   }
 
   /**
@@ -295,7 +333,7 @@ export class Shipper {
    * The event of a rename's new name moves the replica table from the old name (when it is there
    * and is the same table) and brings it up to date; the old name's event has nothing left to do.
    */
-  private async renameTable(event: TableEvent): Promise<SyncedTable | undefined> {
+  private async renameTable(event: TableEvent, step: SyncStep): Promise<SyncedTable | undefined> {
     const entry = await this.options.outbox.entry(event.entryId);
     const [from, to] = entry?.entities ?? [];
     const isTarget = to !== undefined && sameEntity(to, event.entity);
@@ -307,7 +345,7 @@ export class Shipper {
       await ensureNamespaces(replica, newId.namespace);
       await replica.renameTable(oldId, newId);
     }
-    return this.syncTableEntity(tableId(to), event.metadataLocation, event.sequence);
+    return this.syncTableEntity(tableId(to), event.metadataLocation, event.sequence, step);
   }
 
   private async sourceDropped(id: Identifier): Promise<undefined> {
@@ -342,11 +380,4 @@ const tableId = (entity: EntityRef): Identifier => ({ namespace: entity.namespac
 
 function sameEntity(a: EntityRef, b: EntityRef): boolean {
   return a.name === b.name && a.namespace.length === b.namespace.length && a.namespace.every((level, i) => level === b.namespace[i]);
-}
-
-async function ensureNamespaces(catalog: Pick<ReplicaCatalog, 'namespaceExists' | 'createNamespace'>, levels: string[]): Promise<void> {
-  for (let depth = 1; depth <= levels.length; depth++) {
-    const prefix = levels.slice(0, depth);
-    if (!(await catalog.namespaceExists(prefix))) await catalog.createNamespace(prefix, {});
-  }
 }

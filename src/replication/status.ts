@@ -75,17 +75,17 @@ export async function replicationStatus(outbox: OutboxStore, destinations: strin
   const out: EntityStatus[] = [];
   for (const destination of destinations) {
     const positions = new Map((await outbox.positions({ destination })).map((p) => [p.entityKey, p]));
+    const pending = await outbox.pendingSummaries(destination);
     for (const { entity, entityKey: key, lastSequence } of entities) {
       const p = positions.get(key);
       const position = p?.position ?? 0;
       const behind = Math.max(0, lastSequence - position);
-      const pending = behind > 0 ? await outbox.listEvents({ entity, afterSequence: position, limit: 10_000 }) : [];
-      const oldest = pending[0];
-      const snapshotsBehind = pending.filter((e) => e.status === 'committed').reduce((n, e) => n + e.addedSnapshotIds.length, 0);
+      const summary = behind > 0 ? pending.get(key) : undefined;
       const state: ReplicationState = p?.state === 'failed' || p?.state === 'paused' ? p.state : behind > 0 ? 'pending' : 'completed';
       out.push({
-        destination, entity, state, position, latestSequence: lastSequence, eventsBehind: behind, snapshotsBehind,
-        oldestPendingAtMs: oldest?.createdAtMs ?? null,
+        destination, entity, state, position, latestSequence: lastSequence, eventsBehind: behind,
+        snapshotsBehind: summary?.snapshots ?? 0,
+        oldestPendingAtMs: summary?.oldestAtMs ?? null,
         lastReplicated: p?.shipped ?? null,
         attempts: p?.attempts ?? 0, lastError: p?.lastError ?? null, completedAtMs: p?.completedAtMs ?? null,
         shipping: shippingOf(inFlight?.(destination)?.get(key)),

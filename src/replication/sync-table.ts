@@ -27,10 +27,11 @@ import { readTableMetadata, writeTableMetadata } from '../catalog/metadata-files
 import type { TableMetadata } from '../iceberg/types.ts';
 import { ObjectExistsError } from '../storage/object-store.ts';
 import type { StoreResolver } from '../storage/store-resolver.ts';
-import { ReplicaConflictError, type ReplicaCatalog } from './commit/replica-catalog.ts';
+import { ensureNamespaces, ReplicaConflictError, type ReplicaCatalog } from './commit/replica-catalog.ts';
 import { mapWithConcurrency } from './copy/concurrency.ts';
 import type { CopyItem, CopyProgress, CopyResult } from './copy/types.ts';
 import { planReplicaMetadata, type RetentionPolicy } from './plan/merge-metadata.ts';
+import { isOlderSourceState, type ShippedSource } from './plan/source-order.ts';
 import type { LocationMap } from './rewrite/location-map.ts';
 import { rewritePositionDeleteFile } from './rewrite/position-delete-file.ts';
 import { rewritePuffinFile } from './rewrite/puffin-file.ts';
@@ -61,8 +62,10 @@ export interface TableSyncContext {
 export interface TableSyncResult {
   /** The replica's metadata file after the sync. */
   metadataLocation: string;
-  /** False when the replica already was at this state. */
+  /** False when the replica already was at this state, or ahead of it (`behind`). */
   committed: boolean;
+  /** The source state was older than what the replica shows: it was left as it was. */
+  behind: boolean;
   /** The replica's current snapshot id after the sync (decimal text); null when it has none. */
   snapshotId: string | null;
   newSnapshots: number;
@@ -90,6 +93,10 @@ export interface TableSyncOptions {
   mustExist?: boolean;
   /** Told how far the copy of data files is (a backfill of a large table takes a while). */
   onProgress?: (progress: CopyProgress) => void;
+  /** The source state the destination was last brought to: tells an older state delivered again. */
+  shipped?: ShippedSource;
+  /** Called right before the replica commit; throwing stops the sync with nothing committed. */
+  beforeCommit?: () => Promise<void>;
 }
 
 export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMetadataLocation: string, options: TableSyncOptions = {}): Promise<TableSyncResult> {
@@ -98,21 +105,12 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
   if (!current && options.mustExist) {
     throw new ReplicaConflictError(`the replica of ${[...id.namespace, id.name].join('.')} disappeared during the sync (renamed or dropped meanwhile); nothing was committed`);
   }
-  const plan = planReplicaMetadata(source, current?.metadata, ctx.map, { retention: ctx.retention });
-  if (current && ctx.replica.unchanged(current, plan.metadata)) {
-    return {
-      metadataLocation: current.metadataLocation,
-      committed: false,
-      snapshotId: currentSnapshotId(current.metadata),
-      newSnapshots: 0,
-      filesCopied: 0,
-      filesSkipped: 0,
-      bytesCopied: 0,
-      deleteFilesRewritten: 0,
-      deleteFilesPresent: 0,
-      filesExpired: 0,
-    };
+  // An older state delivered again leaves the replica where it is (source-order.ts).
+  if (current && (await isOlderSourceState({ location: sourceMetadataLocation, metadata: source }, current.metadata, options.shipped))) {
+    return unchangedResult(current, true);
   }
+  const plan = planReplicaMetadata(source, current?.metadata, ctx.map, { retention: ctx.retention });
+  if (current && ctx.replica.unchanged(current, plan.metadata)) return unchangedResult(current, false);
 
   // Copy before pointer: every file the new snapshots reference exists at the destination first.
   const newIds = plan.newSnapshots.map((s) => s['snapshot-id']);
@@ -163,13 +161,14 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
     throw new Error(`${copied.failures.length} file(s) could not be copied; first: ${copied.failures[0]!.message}`);
   }
 
+  await options.beforeCommit?.();
   let metadataLocation: string;
   if (current) {
     metadataLocation = await ctx.replica.commitReplica(id, current, plan.metadata);
   } else {
     // A new replica starts from a metadata file written at the destination, registered.
     metadataLocation = await writeTableMetadata(ctx.replicaStores, plan.metadata, undefined);
-    await ensureNamespace(ctx.replica, id.namespace);
+    await ensureNamespaces(ctx.replica, id.namespace);
     await ctx.replica.registerTable(id.namespace, id.name, metadataLocation, false);
   }
   // Only once the commit landed: the files of snapshots the destination's retention removed.
@@ -180,6 +179,7 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
   return {
     metadataLocation,
     committed: true,
+    behind: false,
     snapshotId: currentSnapshotId(plan.metadata),
     newSnapshots: plan.newSnapshots.length,
     filesCopied: copied.copied.length,
@@ -188,6 +188,22 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
     deleteFilesRewritten: deletes.filter((d) => d.written).length,
     deleteFilesPresent: deletes.filter((d) => !d.written).length,
     filesExpired: expired.deleted,
+  };
+}
+
+function unchangedResult(current: { metadataLocation: string; metadata: TableMetadata }, behind: boolean): TableSyncResult {
+  return {
+    metadataLocation: current.metadataLocation,
+    committed: false,
+    behind,
+    snapshotId: currentSnapshotId(current.metadata),
+    newSnapshots: 0,
+    filesCopied: 0,
+    filesSkipped: 0,
+    bytesCopied: 0,
+    deleteFilesRewritten: 0,
+    deleteFilesPresent: 0,
+    filesExpired: 0,
   };
 }
 
@@ -253,11 +269,4 @@ function currentSnapshotId(metadata: TableMetadata): string | null {
 
 function dedupe(items: CopyItem[]): CopyItem[] {
   return [...new Map(items.map((i) => [i.destination, i])).values()];
-}
-
-async function ensureNamespace(catalog: ReplicaCatalog, levels: string[]): Promise<void> {
-  for (let depth = 1; depth <= levels.length; depth++) {
-    const prefix = levels.slice(0, depth);
-    if (!(await catalog.namespaceExists(prefix))) await catalog.createNamespace(prefix, {});
-  }
 }

@@ -225,6 +225,36 @@ describe.each(databases)('outbox store on $name', ({ name, skip, config }) => {
     expect(await store.complete(freshDestination(), t, 1)).toBe(false);
   });
 
+  it.skipIf(skip)('advances event by event while the claim is held, and fences a worker whose claim was taken over', async () => {
+    const e = freshTable();
+    const d = freshDestination();
+    await committed(e, 's3://wh/a1.json');
+    await committed(e, 's3://wh/a2.json');
+    const now = Date.now();
+    const work = await claimOne(d, e, now, 'slow');
+    expect(sequencesOf(work)).toEqual([1, 2]);
+    // Event 1 applied: the position moves and the claim is extended, still held.
+    expect(await store.advance(d, e, 1, 'slow', now + 2 * lockMs, { metadataLocation: 's3://wh/a1.json', snapshotId: '1' })).toBe(true);
+    expect(await store.position(d, e)).toMatchObject({ position: 1, lockedBy: 'slow', lockedUntilMs: now + 2 * lockMs, shipped: { metadataLocation: 's3://wh/a1.json', snapshotId: '1' } });
+    expect(await store.renewClaim(d, e, 'slow', now + 3 * lockMs)).toBe(true);
+    // The claim runs out; another worker takes the queue from event 2.
+    const later = now + 3 * lockMs + 1;
+    const taken = await claimOne(d, e, later, 'fast');
+    expect([sequencesOf(taken), taken!.shippedMetadataLocation]).toEqual([[2], 's3://wh/a1.json']);
+    // The slow worker can no longer renew, advance, complete nor fail it.
+    expect(await store.renewClaim(d, e, 'slow', later + lockMs)).toBe(false);
+    expect(await store.advance(d, e, 2, 'slow', later + lockMs, { metadataLocation: 's3://wh/old.json', snapshotId: '9' })).toBe(false);
+    expect(await store.complete(d, e, 2, later, undefined, 'slow')).toBe(false);
+    expect(await store.fail(d, e, 'late', later, 'slow')).toBeUndefined();
+    expect(await store.position(d, e)).toMatchObject({ position: 1, lockedBy: 'fast', attempts: 0, shipped: { metadataLocation: 's3://wh/a1.json' } });
+    // The new holder can; an advance never moves the position back.
+    expect(await store.advance(d, e, 2, 'fast', later + lockMs, { metadataLocation: 's3://wh/a2.json', snapshotId: '2' })).toBe(true);
+    expect(await store.advance(d, e, 1, 'fast', later + lockMs, { metadataLocation: 's3://wh/a1.json', snapshotId: '1' })).toBe(true);
+    expect(await store.position(d, e)).toMatchObject({ position: 2, shipped: { metadataLocation: 's3://wh/a2.json', snapshotId: '2' } });
+    expect(await store.complete(d, e, 2, later, undefined, 'fast')).toBe(true);
+    expect(await store.position(d, e)).toMatchObject({ position: 2, lockedBy: null, shipped: { metadataLocation: 's3://wh/a2.json' } });
+  });
+
   it.skipIf(skip)('keeps one queue per (destination, entity) and serves the longest-waiting queue first', async () => {
     const a = freshTable();
     const b = freshTable();
@@ -440,6 +470,29 @@ describe.each(databases)('outbox store on $name', ({ name, skip, config }) => {
     // The checker really checks.
     const bad = { ...toEventPayload(events[0]!), addedSnapshotIds: [9223372036854775807], extra: 1 };
     expect(validate(bad, schema)).toEqual(['$.addedSnapshotIds[0]: expected string, got 9223372036854776000', '$: unexpected property extra']);
+  });
+
+  it.skipIf(skip)('summarizes per entity what a destination has not applied: oldest time, snapshots added', async () => {
+    const [a, b, done] = [freshTable(), freshTable(), freshTable()];
+    const dest = freshDestination();
+    const recordAt = async (entity: EntityRef, atMs: number, snapshotIds: string[]) => {
+      const id = await store.recordIntent(intent([entity]), atMs);
+      await store.recordOutcome(id, { status: 'committed', httpStatus: 200, metadataLocations: ['s3://wh/m.json'], addedSnapshotIds: [snapshotIds] });
+    };
+    await recordAt(a, 1_000, ['1']);
+    await recordAt(a, 2_000, ['2', '3']);
+    const rejected = await store.recordIntent(intent([a]), 3_000);
+    await store.recordOutcome(rejected, { status: 'rejected', httpStatus: 409, error: 'conflict' });
+    await recordAt(b, 5_000, []);
+    await recordAt(done, 500, ['9']);
+    expect(sequencesOf(await claimOne(dest, a))).toEqual([1, 2]);
+    await store.complete(dest, a, 1);
+    expect(sequencesOf(await claimOne(dest, done))).toEqual([1]);
+    await store.complete(dest, done, 1);
+    const summaries = await store.pendingSummaries(dest);
+    expect(summaries.get(entityKey(a))).toEqual({ oldestAtMs: 2_000, snapshots: 2 });
+    expect(summaries.get(entityKey(b))).toEqual({ oldestAtMs: 5_000, snapshots: 0 });
+    expect(summaries.has(entityKey(done))).toBe(false);
   });
 
   it.skipIf(skip)('leaves out intents another live process may still have in flight', async () => {
