@@ -66,7 +66,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   const admin = options.admin ? requestListener(options.admin.fetch) : undefined;
   const replicas = new Map([...options.replicas ?? []].map(([name, app]) => [name, requestListener(app.fetch)]));
   const server = await listen((request, response) => {
-    if (admin && (request.url?.startsWith('/admin/') || request.url === '/metrics')) void admin(request, response);
+    if (admin && isOwnRoute(request.url ?? '')) void admin(request, response);
     else if (request.url?.startsWith('/replicas/')) serveReplica(replicas, request, response);
     else forward(request, response);
   }, options.host, options.port);
@@ -125,4 +125,14 @@ function safeDecode(text: string): string {
   } catch {
     return text;
   }
+}
+
+/**
+ * Paths the proxy answers itself (its admin API, metrics, health, status page) instead of
+ * forwarding: none of them is an Iceberg REST route, whose paths all start with `/v1/`.
+ */
+const OWN_PATHS = ['/metrics', '/healthz', '/readyz', '/ui'];
+function isOwnRoute(url: string): boolean {
+  const path = url.split('?', 1)[0]!;
+  return path.startsWith('/admin/') || OWN_PATHS.some((p) => path === p || path.startsWith(`${p}/`));
 }
