@@ -1,30 +1,49 @@
 /**
- * A minimal structured logger: one JSON object per line on stderr. Callers pass fields first and
- * a message second (the pino convention), so it can be swapped for pino without touching callers.
+ * Structured logs: pino, one JSON object per line on stderr (`time` ISO 8601, `level` by name,
+ * `msg`, the caller's fields). Callers pass fields first and a message second. Secrets are taken
+ * out of every line (redact.ts), whatever the fields hold; errors go under `err` and keep their
+ * type, message and stack.
  */
+import pino, { type DestinationStream } from 'pino';
+import { redactSecrets, scrubText } from './redact.ts';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
 export interface Logger {
   info(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
   error(fields: Record<string, unknown>, message: string): void;
+  /** Optional, so that a hand-made Logger (a test's) needs only the three levels above. */
+  debug?(fields: Record<string, unknown>, message: string): void;
 }
 
-function serializeError(value: unknown): unknown {
-  if (value instanceof Error) return { type: value.name, message: value.message, stack: value.stack };
-  return value;
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** Where lines go; stderr by default. */
+  destination?: DestinationStream;
 }
 
-export function createLogger(options: { level?: 'info' | 'warn' | 'error' | 'silent' } = {}): Logger {
-  const order = { info: 0, warn: 1, error: 2, silent: 3 };
-  const min = order[options.level ?? 'info'];
-  const write = (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string) => {
-    if (order[level] < min) return;
-    const entry: Record<string, unknown> = { time: new Date().toISOString(), level, msg: message };
-    for (const [k, v] of Object.entries(fields)) entry[k] = k === 'err' ? serializeError(v) : v;
-    process.stderr.write(`${JSON.stringify(entry, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
-  };
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const log = pino(
+    {
+      level: options.level ?? 'info',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: {
+        level: (label) => ({ level: label }),
+        log: (fields) => redactSecrets(fields) as Record<string, unknown>,
+      },
+      // redactSecrets has serialized errors already (at any depth); pino's own serializer would
+      // take the result for an error again and call it an Object.
+      serializers: { err: (value: unknown) => value },
+    },
+    // Synchronous, as stderr is for pipes anyway: a line logged just before process.exit (a
+    // failed start) is not lost in a buffer.
+    options.destination ?? pino.destination({ fd: 2, sync: true }),
+  );
   return {
-    info: (f, m) => write('info', f, m),
-    warn: (f, m) => write('warn', f, m),
-    error: (f, m) => write('error', f, m),
+    debug: (fields, message) => log.debug(fields, scrubText(message)),
+    info: (fields, message) => log.info(fields, scrubText(message)),
+    warn: (fields, message) => log.warn(fields, scrubText(message)),
+    error: (fields, message) => log.error(fields, scrubText(message)),
   };
 }
