@@ -6,7 +6,8 @@
  *   destination's queues (one table's, or all of them); resume also retries failed ones;
  * - `POST /admin/v1/replication/backfill`: a reconciliation pass now (tables the outbox does not
  *   know at their current state are recorded and shipped), answering what it found;
- * - `GET /metrics`: Prometheus metrics (metrics.ts).
+ * - `GET /metrics`: Prometheus metrics (metrics.ts);
+ * - `GET /ui`: the status page, and the lag history it charts (status-page.ts).
  */
 import { Hono } from 'hono';
 import { badRequest, IcebergError } from '../errors/iceberg-error.ts';
@@ -16,6 +17,7 @@ import type { ReconcileResult } from '../replication/reconciler.ts';
 import { replicationStatus, summarize, type InFlightLookup } from '../replication/status.ts';
 import { toJson } from '../util/json.ts';
 import type { Metrics } from './metrics.ts';
+import { registerStatusPage } from './status-page.ts';
 
 
 /** `ns.t` (or `a.b.t`): the last dot separates the table name from its namespace levels. */
@@ -94,6 +96,7 @@ export function createAdminApp(outbox: OutboxStore, options: AdminOptions = {}):
     if (!options.reconcile) return new IcebergError(409, 'NotConfiguredException', 'No replication is configured in this Icerelay: nothing to backfill').toResponse();
     return json(await options.reconcile());
   });
+  registerStatusPage(app, outbox, { destinations, inFlight });
   if (metrics) {
     app.get('/metrics', async () => new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }));
   }
