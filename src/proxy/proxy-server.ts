@@ -5,12 +5,15 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Hono } from 'hono';
 import type { Outcome } from '../outbox/outbox.ts';
+import type { Metrics } from '../server/metrics.ts';
 import { listen, requestListener } from '../server/http-server.ts';
 import { isJsonObject, parseJson } from '../util/json.ts';
 import type { Logger } from '../util/logger.ts';
 import { emptyCatalogShape, learnCatalogShape, namespaceSeparator, type CatalogShape } from './catalog-shape.ts';
 import { decodeBody } from './content-encoding.ts';
 import { createProxyHandler, type OutboxWriter } from './proxy-handler.ts';
+import { withRequestLog } from './request-log.ts';
+import { routeKind } from './route-kind.ts';
 import { createSettler } from './settle-outcome.ts';
 import { settleUnsettled, type UnsettledSource } from './settle-unsettled.ts';
 import type { UpstreamAuth } from './upstream-auth.ts';
@@ -34,6 +37,8 @@ export interface ProxyServerOptions {
   onOutcome?: (entryId: number, outcome: Outcome) => void;
   /** The URL clients use; defaults to http://host:port. */
   publicUrl?: string;
+  /** Where request and upstream latencies are observed. */
+  metrics?: Pick<Metrics, 'requestCompleted' | 'upstreamAnswered'>;
 }
 
 export interface RunningProxy {
@@ -44,7 +49,11 @@ export interface RunningProxy {
 }
 
 export async function startProxyServer(options: ProxyServerOptions): Promise<RunningProxy> {
-  const upstream = new UpstreamClient({ url: options.upstreamUrl, timeoutMs: options.upstreamTimeoutMs, maxSockets: 128, auth: options.upstreamAuth });
+  const { metrics } = options;
+  const upstream = new UpstreamClient({
+    url: options.upstreamUrl, timeoutMs: options.upstreamTimeoutMs, maxSockets: 128, auth: options.upstreamAuth,
+    onAnswer: metrics && (({ method, target, status, seconds }) => metrics.upstreamAnswered({ method, route: routeKind(method, target.split('?', 1)[0]!), status }, seconds)),
+  });
   let publicUrl = options.publicUrl ?? '';
   // The prefixes and separators clients were told to use, learned as /v1/config answers pass.
   const shape: CatalogShape = emptyCatalogShape();
@@ -65,11 +74,11 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   });
   const admin = options.admin ? requestListener(options.admin.fetch) : undefined;
   const replicas = new Map([...options.replicas ?? []].map(([name, app]) => [name, requestListener(app.fetch)]));
-  const server = await listen((request, response) => {
+  const server = await listen(withRequestLog((request, response) => {
     if (admin && isOwnRoute(request.url ?? '')) void admin(request, response);
     else if (request.url?.startsWith('/replicas/')) serveReplica(replicas, request, response);
     else forward(request, response);
-  }, options.host, options.port);
+  }, { logger: options.logger, metrics }), options.host, options.port);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `http://${options.host}:${port}`;

@@ -17,6 +17,8 @@ export interface UpstreamOptions {
   maxSockets: number;
   /** How to authenticate to the upstream; default: the client's own Authorization header passes through. */
   auth?: UpstreamAuth;
+  /** Told of every request once its answer's headers came (or it failed, `status: 'error'`), for metrics. */
+  onAnswer?: (exchange: { method: string; target: string; status: number | 'error'; seconds: number }) => void;
 }
 
 export interface UpstreamResponse {
@@ -63,6 +65,20 @@ export class UpstreamClient {
    * catalog root); the body is sent as given.
    */
   async send(method: string, target: string, headers: http.OutgoingHttpHeaders, body: Buffer | null): Promise<UpstreamResponse> {
+    const started = performance.now();
+    const answered = (status: number | 'error') => this.options.onAnswer?.({ method, target, status, seconds: (performance.now() - started) / 1000 });
+    try {
+      const response = await this.exchange(method, target, headers, body);
+      answered(response.status);
+      return response;
+    } catch (error) {
+      answered('error');
+      throw error;
+    }
+  }
+
+  /** One request, sent again once when the proxy's own credential was refused (see send). */
+  private async exchange(method: string, target: string, headers: http.OutgoingHttpHeaders, body: Buffer | null): Promise<UpstreamResponse> {
     const path = `${this.basePath}${target}`;
     const response = await this.sendRaw(method, path, await this.authenticated(method, path, headers, body), body);
     if (response.status !== 401 || !this.options.auth?.rejected()) return response;

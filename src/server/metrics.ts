@@ -3,7 +3,9 @@
  * - replication state per table and destination, computed from the outbox at scrape time (so
  *   every instance sharing a state database reports the same, whole picture);
  * - what this process shipped: commits, snapshots, files and bytes, failures by cause, and the
- *   lag from a commit being recorded to its replica commit, as a histogram.
+ *   lag from a commit being recorded to its replica commit, as a histogram;
+ * - how long requests take: each request the proxy answers, and each it sends to the upstream
+ *   catalog, by method, route kind (route-kind.ts: a fixed set, never the path) and status.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
@@ -12,11 +14,28 @@ import { replicationStatus, type ReplicationState } from '../replication/status.
 
 const STATES: ReplicationState[] = ['pending', 'completed', 'failed', 'paused'];
 
+/** One HTTP exchange, labelled; `status` is `error` when no answer came. */
+export interface TimedRequest {
+  method: string;
+  route: string;
+  status: number | 'error';
+}
+
 export interface Metrics {
   registry: Registry;
   shipped(report: ShipReport, nowMs?: number): void;
   failed(failure: { destination: string; error: unknown }): void;
+  /** A request the proxy answered (or whose client went away), from arrival to the answer's end. */
+  requestCompleted(request: TimedRequest, seconds: number): void;
+  /** A request the proxy sent to the upstream catalog, up to the upstream's response headers. */
+  upstreamAnswered(request: TimedRequest, seconds: number): void;
 }
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
+/** Any other method a client sends is one label value, so clients cannot add series at will. */
+const methodLabel = (method: string) => (KNOWN_METHODS.has(method) ? method : 'OTHER');
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 /** `ns.table`, or `ns` for a namespace's own events. */
 const tableLabel = (entity: { namespace: string[]; name?: string }) => [...entity.namespace, ...(entity.name === undefined ? [] : [entity.name])].join('.');
@@ -74,8 +93,30 @@ export function createMetrics(outbox: OutboxStore, destinations: string[]): Metr
     registers: [registry],
   });
 
+  const requestDuration = new Histogram({
+    name: 'icerelay_http_request_duration_seconds',
+    help: 'Requests answered by Icerelay, from arrival to the end of the answer, by method, route kind and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const upstreamDuration = new Histogram({
+    name: 'icerelay_upstream_request_duration_seconds',
+    help: 'Requests the proxy sent to the upstream catalog, until its response headers, by method, route kind and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const labelsOf = (request: TimedRequest) => ({ method: methodLabel(request.method), route: request.route, status: String(request.status) });
+
   return {
     registry,
+    requestCompleted(request, seconds) {
+      requestDuration.observe(labelsOf(request), seconds);
+    },
+    upstreamAnswered(request, seconds) {
+      upstreamDuration.observe(labelsOf(request), seconds);
+    },
     shipped(report, nowMs = Date.now()) {
       const { destination } = report;
       commits.inc({ destination }, report.events.length);
