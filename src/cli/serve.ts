@@ -16,6 +16,7 @@ import { resolveReplication } from '../replication/destinations.ts';
 import { createReplicationService } from '../replication/replication-service.ts';
 import { builtinSource, restSource, type SourceCatalog } from '../replication/source-catalog.ts';
 import { createAdminApp } from '../server/admin-routes.ts';
+import { databaseCheck, upstreamConfigCheck } from '../server/health.ts';
 import { createMetrics } from '../server/metrics.ts';
 import { startCatalogServer, type RunningServer } from '../server/builtin-server.ts';
 import { createLogger } from '../util/logger.ts';
@@ -140,6 +141,8 @@ async function startProxyInFront(config: ServerConfig, file: ConfigFile, databas
     source = restSource(sourceClient);
   }
   const metrics = createMetrics(outbox, settings.destinations.map((d) => d.name));
+  // Readiness asks the upstream as the shipper does: with the proxy's own credentials, if any.
+  const healthUpstream = sourceClient ?? new UpstreamClient({ url: upstreamUrl, timeoutMs: config.upstreamTimeoutMs, maxSockets: 2 });
   const replication = await createReplicationService({
     config, settings, database, outbox, source, logger, metrics, workerId: `${hostname()}:${process.pid}`,
   });
@@ -153,12 +156,14 @@ async function startProxyInFront(config: ServerConfig, file: ConfigFile, databas
     maxBodyBytes: config.maxBodyBytes,
     outbox,
     logger,
+    metrics,
     admin: createAdminApp(outbox, {
       destinations: replication.destinations,
       metrics,
       inFlight: (d) => replication.shippers.get(d)?.inFlight,
       wake: () => replication.wake(),
       reconcile: replication.destinations.length > 0 ? () => replication.reconcile() : undefined,
+      health: { checkUpstream: upstreamConfigCheck(healthUpstream), checkDatabase: databaseCheck(database.db) },
     }),
     replicas: replication.replicas,
     onOutcome: (_entryId, outcome) => {
@@ -198,6 +203,7 @@ async function startProxyInFront(config: ServerConfig, file: ConfigFile, databas
     await proxy.close();
     await replication.stop();
     sourceClient?.close();
+    healthUpstream.close();
     await builtin?.close();
     await database.close();
     process.exit(0);

@@ -6,6 +6,7 @@
  *   destination's queues (one table's, or all of them); resume also retries failed ones;
  * - `POST /admin/v1/replication/backfill`: a reconciliation pass now (tables the outbox does not
  *   know at their current state are recorded and shipped), answering what it found;
+ * - `GET /healthz`, `GET /readyz`: liveness and readiness (health.ts);
  * - `GET /metrics`: Prometheus metrics (metrics.ts);
  * - `GET /ui`: the status page, and the lag history it charts (status-page.ts).
  */
@@ -16,6 +17,7 @@ import type { OutboxStore } from '../outbox/outbox-store.ts';
 import type { ReconcileResult } from '../replication/reconciler.ts';
 import { replicationStatus, summarize, type InFlightLookup } from '../replication/status.ts';
 import { toJson } from '../util/json.ts';
+import { registerHealthRoutes, type HealthChecks } from './health.ts';
 import type { Metrics } from './metrics.ts';
 import { registerStatusPage } from './status-page.ts';
 
@@ -37,6 +39,8 @@ export interface AdminOptions {
   wake?: () => void;
   /** Runs one reconciliation pass (the backfill). */
   reconcile?: () => Promise<ReconcileResult>;
+  /** What `/readyz` checks; without it, `/healthz` and `/readyz` are not served. */
+  health?: HealthChecks;
 }
 
 const json = (body: unknown, status = 200) => new Response(toJson(body as never), { status, headers: { 'content-type': 'application/json' } });
@@ -97,6 +101,7 @@ export function createAdminApp(outbox: OutboxStore, options: AdminOptions = {}):
     return json(await options.reconcile());
   });
   registerStatusPage(app, outbox, { destinations, inFlight });
+  if (options.health) registerHealthRoutes(app, options.health);
   if (metrics) {
     app.get('/metrics', async () => new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }));
   }
