@@ -3,7 +3,10 @@
  * errors with type, message and stack, and no secret in any line, at any depth of the fields,
  * nor in the message or an error's text.
  */
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createLogger, type LogLevel } from '../../src/util/logger.ts';
 
@@ -21,6 +24,13 @@ function capture(level: LogLevel = 'debug') {
 const SECRETS = ['tok-3a9f', 'refresh-77c1', 'cs-5e2b', 'pw-0d4c', 'AKSECRET-91e2', 'session-6b7a', 'cred-1f00', 'hdr-bearer-42aa', 'sig-c0ffee', 'userpass-19'];
 
 describe('logger', () => {
+  it('writes to stderr by default, nothing to stdout', async () => {
+    const script = "import { createLogger } from './src/util/logger.ts'; createLogger().info({ n: 1 }, 'to stderr');";
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: resolve(import.meta.dirname, '../..') });
+    expect(stdout).toBe('');
+    expect(JSON.parse(stderr)).toMatchObject({ level: 'info', n: 1, msg: 'to stderr' });
+  });
+
   it('writes one JSON object per line with the level by name, the message and the fields', () => {
     const { logger, parsed } = capture('info');
     logger.debug?.({ x: 1 }, 'not at info');
