@@ -25,7 +25,7 @@ export function chromiumPath(): string {
   const chosen = process.env.ICERELAY_CHROMIUM;
   if (chosen) {
     if (executable(chosen)) return chosen;
-    throw new Error(`ICERELAY_CHROMIUM=${chosen} is not an executable file`);
+    throw new Error(`ICERELAY_CHROMIUM=${chosen} is not an executable file (unset it to use chromium from the PATH)`);
   }
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir && executable(join(dir, 'chromium'))) return join(dir, 'chromium');
