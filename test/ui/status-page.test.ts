@@ -157,7 +157,7 @@ describe.skipIf(browserSkip !== undefined || noChromium !== undefined)(`the stat
     const cells = row(clicks, 'dr').locator('td');
     expect(await cells.nth(4).textContent()).toBe('2');
     expect(await cells.nth(5).textContent()).toBe('2');
-    expect(await cells.nth(3).textContent()).toMatch(/^\d+ s$/);
+    expect(await cells.nth(3).textContent()).toMatch(/^(\d+ m )?\d+ s$/);
     // Four distinct looks: the colors of the badges differ from state to state.
     const colors = await Promise.all([badge(orders, 'local'), badge(clicks, 'dr'), badge(broken, 'local')].map((b) => b.evaluate((e) => e.ownerDocument.defaultView.getComputedStyle(e).backgroundColor as string)));
     expect(new Set(colors).size).toBe(3);
