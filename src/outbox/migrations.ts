@@ -4,6 +4,7 @@
  * migration: add a new one.
  */
 import { PostgresAdapter, sql, type Kysely, type Migration } from 'kysely';
+import { replicationRulesMigration } from './rules-migration.ts';
 
 export const outboxMigrations: Record<string, Migration> = {
   '0002_outbox': {
@@ -117,6 +118,8 @@ export const outboxMigrations: Record<string, Migration> = {
       await db.schema.alterTable('outbox_positions').dropColumn('shipped_metadata_location').execute();
     },
   },
+  // Replication rules added through the admin API, and the audit listing's time index.
+  '0006_replication_rules': replicationRulesMigration,
 };
 
 /**
