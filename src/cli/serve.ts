@@ -83,7 +83,8 @@ function withoutCredentials(url: string): string {
   return parsed.href;
 }
 
-const logger = createLogger();
+// Replaced by one at the configured level once the settings are read.
+let logger = createLogger();
 
 /** Runs the server with these arguments (without the command name); exits the process on errors. */
 export async function serve(args: string[]): Promise<void> {
@@ -95,6 +96,7 @@ export async function serve(args: string[]): Promise<void> {
     }
     const file: ConfigFile = options.configPath ? readConfigFile(options.configPath, process.env) : {};
     const config = loadServerConfig(process.env, file);
+    logger = createLogger({ level: config.logLevel });
     const database = await openDatabase(config.database);
     if (options.catalogOnly) {
       const catalog = await startCatalogServer(config, logger, database);
@@ -118,6 +120,7 @@ async function startProxyInFront(config: ServerConfig, file: ConfigFile, databas
   // Several processes may share a Postgres state database: each names itself and heartbeats, so
   // none settles another live one's in-flight intent.
   const outbox = new OutboxStore(database, {
+    retry: settings.retry,
     instance: {
       id: randomUUID(), host: hostname(), pid: process.pid,
       deadAfterMs: 4 * HEARTBEAT_MS,

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { parseIsoDuration } from '../util/iso-duration.ts';
+import { LOG_LEVELS } from '../util/logger.ts';
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 const port = z.number().int().min(0).max(65535);
@@ -100,6 +101,16 @@ const replicationDestination = z.strictObject({
   onSourceDrop: z.enum(['keep', 'drop']).optional(),
 });
 
+/** How a failed (destination, table) queue is retried before it is marked failed (outbox/retry-policy.ts). */
+const replicationRetry = z.strictObject({
+  /** Consecutive failures after which the table's state becomes `failed` (until `icerelay resume`). */
+  maxAttempts: positiveInt.optional(),
+  /** Nominal wait after the first failure; doubled after each further one, with jitter. */
+  baseDelay: duration.refine((ms) => ms >= 1, 'must be at least 1 ms').optional(),
+  /** The longest wait between two attempts. */
+  maxDelay: duration.refine((ms) => ms >= 1, 'must be at least 1 ms').optional(),
+});
+
 const replicationRule = z.strictObject({
   tables: z.array(tablePattern).min(1).default(['**']),
   exclude: z.array(tablePattern).default([]),
@@ -108,6 +119,10 @@ const replicationRule = z.strictObject({
 });
 
 export const configFileSchema = z.strictObject({
+  log: z.strictObject({
+    /** The least severe level written (ICERELAY_LOG_LEVEL overrides it). */
+    level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
+  }).optional(),
   server: z.strictObject({
     host: nonEmpty.optional(),
     port: port.optional(),
@@ -145,6 +160,7 @@ export const configFileSchema = z.strictObject({
     claimTimeout: duration.optional(),
     /** How often every source table is compared with the outbox (catches writes that bypassed the proxy; backfills new tables). */
     reconcileInterval: duration.optional(),
+    retry: replicationRetry.optional(),
   }).superRefine((r, ctx) => {
     for (const name of Object.keys(r.destinations)) {
       const problem = destinationName.safeParse(name).error?.issues[0]?.message;
@@ -164,6 +180,7 @@ export type ConfigFile = z.infer<typeof configFileSchema>;
 export type S3Settings = z.infer<typeof s3Settings>;
 export type ReplicationSection = NonNullable<ConfigFile['replication']>;
 export type DestinationSection = z.infer<typeof replicationDestination>;
+export type RetrySection = z.infer<typeof replicationRetry>;
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DatabaseConfig } from '../catalog/database.ts';
 import type { S3StoreOptions } from '../storage/s3-store.ts';
+import { isLogLevel, LOG_LEVELS, type LogLevel } from '../util/logger.ts';
 import { ConfigError, type ConfigFile, type UpstreamAuthConfig } from './config-file.ts';
 
 /** An external Iceberg REST catalog the proxy fronts, and how the proxy authenticates to it. */
@@ -34,9 +35,12 @@ export interface ServerConfig {
   upstream: UpstreamConfig | undefined;
   /** Time to wait for the upstream's answer (the built-in catalog's too). */
   upstreamTimeoutMs: number;
+  /** The least severe log level written. */
+  logLevel: LogLevel;
 }
 
-export const CONFIG_HELP = `Configuration file (optional): --config FILE or ICERELAY_CONFIG=FILE, YAML, fields in README.md.
+export const CONFIG_HELP = `Configuration file (optional): --config FILE or ICERELAY_CONFIG=FILE, YAML, every field in
+docs/configuration.md.
 \${NAME} in a value is replaced by the environment variable NAME. Environment variables override the file.
 
 Environment variables (all optional):
@@ -59,13 +63,21 @@ Environment variables (all optional):
   ICERELAY_UPSTREAM_URL      an external Iceberg REST catalog to put
                              the proxy in front of                     (the built-in catalog)
   ICERELAY_UPSTREAM_TIMEOUT_MS
-                             time to wait for the upstream's answer    (30000)`;
+                             time to wait for the upstream's answer    (30000)
+  ICERELAY_LOG_LEVEL         least severe level logged: debug, info,
+                             warn, error or silent                     (info)`;
 
 function bool(name: string, value: string | undefined, fallback: boolean): boolean {
   if (value === undefined || value === '') return fallback;
   if (/^(true|1|yes)$/i.test(value)) return true;
   if (/^(false|0|no)$/i.test(value)) return false;
   throw new ConfigError(`${name} must be true or false, not '${value}'`);
+}
+
+function logLevel(name: string, value: string | undefined, fallback: LogLevel): LogLevel {
+  if (value === undefined || value === '') return fallback;
+  if (!isLogLevel(value)) throw new ConfigError(`${name} must be one of ${LOG_LEVELS.join(', ')}, not '${value}'`);
+  return value;
 }
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
@@ -123,6 +135,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, file: Con
     publicUrl: file.server?.publicUrl,
     upstream: upstreamUrl ? { url: upstreamUrl, timeoutMs: upstreamTimeoutMs, auth: file.upstream?.auth ?? { type: 'passthrough' } } : undefined,
     upstreamTimeoutMs,
+    logLevel: logLevel('ICERELAY_LOG_LEVEL', env.ICERELAY_LOG_LEVEL, file.log?.level ?? 'info'),
   };
 }
 

@@ -8,8 +8,9 @@
  * its own retention, and which tables it takes.
  */
 import { resolve } from 'node:path';
-import { ConfigError, type ConfigFile, type DestinationSection, type S3Settings } from '../config/config-file.ts';
+import { ConfigError, type ConfigFile, type DestinationSection, type RetrySection, type S3Settings } from '../config/config-file.ts';
 import { warehouseLocation, type ServerConfig } from '../config/server-config.ts';
+import { defaultRetryPolicy, validateRetryPolicy, type RetryPolicy } from '../outbox/retry-policy.ts';
 import type { S3StoreOptions } from '../storage/s3-store.ts';
 import type { DestinationWriteSettings } from './copy/types.ts';
 import type { RetentionPolicy } from './plan/merge-metadata.ts';
@@ -51,6 +52,8 @@ export interface ReplicationSettings {
   claimTimeoutMs: number;
   /** How often source tables are compared with the outbox (reconciliation and backfill). */
   reconcileIntervalMs: number;
+  /** Backoff of a failed table's queue, and after how many failures it is marked failed. */
+  retry: RetryPolicy;
 }
 
 /** S3 settings of a config section, on top of `base` (endpoint implies path-style unless said). */
@@ -73,7 +76,10 @@ export function resolveReplication(config: ServerConfig, file: ConfigFile): Repl
   const section = file.replication;
   const external = config.upstream !== undefined;
   const sourceS3 = external ? s3Options(file.upstream?.s3, config.s3) : config.s3;
-  const common = { sourceS3, concurrency: section?.concurrency ?? 4, pollMs: section?.pollMs ?? 2000, claimTimeoutMs: section?.claimTimeout ?? 120_000, reconcileIntervalMs: section?.reconcileInterval ?? 30_000 };
+  const common = {
+    sourceS3, concurrency: section?.concurrency ?? 4, pollMs: section?.pollMs ?? 2000, claimTimeoutMs: section?.claimTimeout ?? 120_000,
+    reconcileIntervalMs: section?.reconcileInterval ?? 30_000, retry: retryPolicy(section?.retry),
+  };
   if (!section) {
     // The default: only when the source is the built-in catalog (its warehouse is known); an
     // external upstream's tables are replicated once a `replication` section says where to.
@@ -97,6 +103,19 @@ export function resolveReplication(config: ServerConfig, file: ConfigFile): Repl
     return destination(name, d, config, rules);
   });
   return { ...common, destinations };
+}
+
+/** The file's `replication.retry` over the defaults; a combination that cannot work names the field. */
+function retryPolicy(section: RetrySection | undefined): RetryPolicy {
+  const policy: RetryPolicy = {
+    maxAttempts: section?.maxAttempts ?? defaultRetryPolicy.maxAttempts,
+    baseDelayMs: section?.baseDelay ?? defaultRetryPolicy.baseDelayMs,
+    maxDelayMs: section?.maxDelay ?? defaultRetryPolicy.maxDelayMs,
+  };
+  if (policy.maxDelayMs < policy.baseDelayMs) {
+    throw new ConfigError(`replication.retry.maxDelay (${policy.maxDelayMs} ms) must not be shorter than baseDelay (${policy.baseDelayMs} ms${section?.baseDelay === undefined ? ', the default' : ''})`);
+  }
+  return validateRetryPolicy(policy);
 }
 
 function destination(name: string, d: Pick<DestinationSection, 'warehouse'> & Partial<DestinationSection>, config: ServerConfig, rules: readonly SelectionRule[]): Destination {

@@ -7,7 +7,11 @@
 import pino, { type DestinationStream } from 'pino';
 import { redactSecrets, scrubText } from './redact.ts';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+/** The levels a start can choose (ICERELAY_LOG_LEVEL, `log.level`), most verbose first. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const isLogLevel = (value: string): value is LogLevel => (LOG_LEVELS as readonly string[]).includes(value);
 
 export interface Logger {
   info(fields: Record<string, unknown>, message: string): void;
