@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pg from 'pg';
 import { outboxMigrations } from '../outbox/migrations.ts';
+import { promotionMigrations } from '../outbox/promotion-migrations.ts';
 import { catalogMigrations } from './migrations.ts';
 import { postgresAdapter, sqliteAdapter, type DialectAdapter } from './dialect-adapter.ts';
 
@@ -106,8 +107,8 @@ function withStatementCache(sqlite: BetterSqlite3.Database, capacity = 1000): Sq
 }
 
 async function migrate(db: Kysely<Database>): Promise<void> {
-  // One migrator for every table of the state database: catalog, then outbox.
-  const provider: MigrationProvider = { getMigrations: async () => ({ ...catalogMigrations, ...outboxMigrations }) as Record<string, Migration> };
+  // One migrator for every table of the state database: catalog, then outbox (and promotions).
+  const provider: MigrationProvider = { getMigrations: async () => ({ ...catalogMigrations, ...outboxMigrations, ...promotionMigrations }) as Record<string, Migration> };
   const { error, results } = await new Migrator({ db, provider, migrationTableName: 'icerelay_migrations', migrationLockTableName: 'icerelay_migrations_lock' }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;

@@ -6,7 +6,8 @@
  * - proxy: `recordIntent` before forwarding (durable first), `recordOutcome` after the answer.
  * - start-up and reconciliation: `unsettled`, then `recordOutcome` once the source was read.
  * - shipper: `claim` -> ship -> `complete` | `fail`; a periodic `sweepStale`.
- * - admin API / CLI: `listEvents`, `positions`, `pause`, `resume`.
+ * - admin API / CLI: `listEvents`, `positions`, `pause`, `resume` (and promotion-store.ts, whose
+ *   promotions `claim` leaves out).
  *
  * Ordering: per entity, events are numbered 1, 2, 3... with no gap (the counter row in
  * `outbox_entities` is incremented inside the intent's transaction, so a rolled-back intent takes
@@ -612,6 +613,11 @@ export class OutboxStore {
         .whereRef('e.entity_key', '=', 'p.entity_key')
         .where('e.sequence', '=', eb('p.position', '+', 1))
         .where('e.status', 'in', settledStatuses)))
+      // A promoted destination, or promoted table (failover), takes none of the source's commits
+      // any more (promotion-store.ts; '' promotes the whole destination).
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('replication_promotions as r').select(sql.lit(1).as('one'))
+        .whereRef('r.destination', '=', 'p.destination')
+        .where((w) => w.or([w('r.entity_key', '=', ''), w('r.entity_key', '=', w.ref('p.entity_key'))])))))
       .orderBy('p.run_at_ms').orderBy('p.destination').orderBy('p.entity_key')
       .limit(limit)
       .$if(this.dialect.supportsSkipLocked, (qb) => qb.forUpdate(['p']).skipLocked())

@@ -90,10 +90,26 @@ export interface OutboxPositionRow {
   shipped_snapshot_id: string | null;
 }
 
+/**
+ * A promotion (failover): the destination, or one table of it, no longer receives the source's
+ * commits and takes writes itself (promotion-migrations.ts). Primary key (destination, entity_key).
+ */
+export interface PromotionRow {
+  destination: string;
+  /** The promoted entity's key, or '' when the whole destination was promoted. */
+  entity_key: string;
+  promoted_at_ms: number;
+  /** 1 when it was behind and promoted anyway. */
+  forced: number;
+  /** JSON list of what was behind when replication into it stopped (see promotion-store.ts). */
+  lost: string;
+}
+
 export interface OutboxTables {
   outbox_entries: OutboxEntryRow;
   outbox_entities: OutboxEntityRow;
   outbox_events: OutboxEventRow;
   outbox_positions: OutboxPositionRow;
   icerelay_instances: InstanceRow;
+  replication_promotions: PromotionRow;
 }
