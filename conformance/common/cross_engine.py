@@ -210,4 +210,4 @@ def teardown():
 
 
 if __name__ == "__main__":
-    sys.exit(runner.run(args.only, setup=setup, teardown=teardown))
+    sys.exit(runner.run(args.only, setup=setup, teardown=teardown, results_file=args.results_json))

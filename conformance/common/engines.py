@@ -22,6 +22,7 @@ def parse_args(engine: str, description: str | None = None) -> argparse.Namespac
     p.add_argument("--s3-endpoint", help="S3-compatible endpoint for data files, e.g. http://127.0.0.1:9000")
     p.add_argument("--only", action="append", metavar="SCENARIO", help="run only this scenario (repeatable)")
     p.add_argument("--keep", action="store_true", help="do not drop the namespace and tables afterwards")
+    p.add_argument("--results-json", metavar="FILE", help="also write each scenario's outcome to FILE as JSON")
     return p.parse_args()
 
 

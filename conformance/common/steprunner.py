@@ -3,11 +3,15 @@
 Each scenario is an independent named check: it passes, fails (any exception) or is skipped
 (`Skip`). Failures print their traceback as they happen; the run ends with a table and a summary
 line `<engine>: N passed, N failed, N skipped`. The exit code is non-zero if anything failed or
-nothing ran, so callers (npm scripts, CI) can rely on it.
+nothing ran, so callers (npm scripts, CI) can rely on it. With a results file, each scenario's
+outcome is also written there as JSON (`icerelay conformance` reads it):
+{"runner": engine, "checks": [{"name", "status": "passed|failed|skipped", "reason", "seconds"}]}.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import sys
 import time
 import traceback
@@ -35,9 +39,13 @@ class Runner:
         return fn
 
     def run(self, only: list[str] | None = None, setup: Callable[[], None] | None = None,
-            teardown: Callable[[], None] | None = None) -> int:
-        chosen = [(n, f) for n, f in self.scenarios if not only or n in only]
-        unknown = set(only or []) - {n for n, _ in self.scenarios}
+            teardown: Callable[[], None] | None = None, results_file: str | None = None) -> int:
+        """Runs the scenarios named in `only` (names or shell-style patterns such as `spark_*`), or all."""
+        def selected(name: str) -> bool:
+            return not only or any(fnmatch.fnmatchcase(name, pattern) for pattern in only)
+
+        chosen = [(n, f) for n, f in self.scenarios if selected(n)]
+        unknown = {p for p in only or [] if not any(fnmatch.fnmatchcase(n, p) for n, _ in self.scenarios)}
         if unknown:
             print(f"unknown scenario(s): {', '.join(sorted(unknown))}", file=sys.stderr)
             return 2
@@ -73,7 +81,15 @@ class Runner:
                 except Exception:  # cleanup problems are reported but do not fail the checks
                     print("warning: cleanup failed:", file=sys.stderr)
                     traceback.print_exc()
+        if results_file:
+            self.write_results(results, results_file)
         return self.report(results)
+
+    def write_results(self, results: list[tuple[str, str, float, str]], path: str) -> None:
+        status = {"PASS": "passed", "FAIL": "failed", "SKIP": "skipped"}
+        checks = [{"name": n, "status": status[s], "reason": d, "seconds": round(secs, 3)} for n, s, secs, d in results]
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump({"runner": self.engine, "checks": checks}, f, indent=1)
 
     def report(self, results: list[tuple[str, str, float, str]]) -> int:
         width = max([len(n) for n, *_ in results] + [8])

@@ -7,7 +7,7 @@ source "$here/../common/lib.sh"
 
 usage() {
   cat <<'USAGE'
-Usage: conformance/pyiceberg/run.sh <catalog-url> [--warehouse W] [--s3-endpoint URL] [--only SCENARIO]... [--keep]
+Usage: conformance/pyiceberg/run.sh <catalog-url> [--warehouse W] [--s3-endpoint URL] [--only SCENARIO]... [--keep] [--results-json FILE]
 
 Runs PyIceberg scenarios (namespaces, partitioned/sorted tables, append, overwrite, delete,
 schema and partition evolution, time travel, staged create, rename, drop) against the catalog,
@@ -18,6 +18,7 @@ with exact row checks, and prints a table ending in `pyiceberg: N passed, N fail
                        AWS_SECRET_ACCESS_KEY, region from AWS_REGION (default us-east-1)
   --only SCENARIO      run only this scenario (repeatable)
   --keep               keep the run's namespace and tables
+  --results-json FILE  also write each scenario's outcome to FILE as JSON
 Exit status: 0 if every scenario passed or was skipped and at least one passed.
 USAGE
 }

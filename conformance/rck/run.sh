@@ -20,6 +20,7 @@ usage() {
   cat <<'EOF'
 usage: conformance/rck/run.sh <catalog-url> [--warehouse W] [--credential ID:SECRET] [--token T]
                               [--no-purge] [--test PATTERN] [--exclude CLASS#METHOD[,...]]
+                              [--results-json FILE]
 
 Runs the Iceberg REST Compatibility Kit against <catalog-url> (e.g. http://127.0.0.1:8182),
 prints a per-class pass/fail/skip table, the failed tests (first message line) and skipped tests
@@ -34,6 +35,8 @@ options:
   --test PATTERN       Surefire -Dtest filter, e.g. 'RESTCompatibilityKitCatalogTests#testRename*'
   --exclude LIST       tests not to run, comma-separated Class#method (also RCK_EXCLUDE),
                        e.g. RESTCompatibilityKitCatalogTests#tableCreationWithoutNamespace
+  --results-json FILE  also write each test's outcome to FILE as JSON: {"runner": "rck", "checks":
+                       [{"name": "Class.method", "status": "passed|failed|skipped", "reason", "seconds"}]}
   -h, --help           this text
 
 environment (RCK feature flags; value true|false):
@@ -61,6 +64,7 @@ token=""
 purge=1
 test_filter=""
 exclude="${RCK_EXCLUDE:-}"
+results_json=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) usage; exit 0 ;;
@@ -70,6 +74,8 @@ while [ $# -gt 0 ]; do
     --credential=*) credential="${1#*=}"; shift ;;
     --token) [ $# -ge 2 ] || die "--token needs a value"; token="$2"; shift 2 ;;
     --token=*) token="${1#*=}"; shift ;;
+    --results-json) [ $# -ge 2 ] || die "--results-json needs a value"; results_json="$2"; shift 2 ;;
+    --results-json=*) results_json="${1#*=}"; shift ;;
     --no-purge) purge=0; shift ;;
     --test) [ $# -ge 2 ] || die "--test needs a value"; test_filter="$2"; shift 2 ;;
     --test=*) test_filter="${1#*=}"; shift ;;
@@ -234,8 +240,8 @@ if [ "$rc" != 0 ]; then
 fi
 
 prc=0
-RCK_EXCLUDED="$exclude" python3 - "$reports/surefire" "$elapsed" <<'PY' || prc=$?
-import glob, os, re, sys
+RCK_EXCLUDED="$exclude" RCK_RESULTS_JSON="$results_json" python3 - "$reports/surefire" "$elapsed" <<'PY' || prc=$?
+import glob, json, os, re, sys
 import xml.etree.ElementTree as ET
 
 rdir, elapsed = sys.argv[1], sys.argv[2]
@@ -281,17 +287,20 @@ def skip_reason(name, el):
     return "skipped"
 
 rows, failed, skipped = [], [], []
+checks = []  # every test's outcome, for --results-json
 for f in sorted(glob.glob(os.path.join(rdir, "TEST-*.xml"))):
     try:
         root = ET.parse(f).getroot()
     except ET.ParseError as e:
         failed.append((os.path.basename(f), "unreadable report: %s" % e))
+        checks.append({"name": os.path.basename(f), "status": "failed", "reason": failed[-1][1], "seconds": 0})
         continue
     cls = root.get("name", os.path.basename(f)).rsplit(".", 1)[-1]
     p = fl = sk = 0
     for tc in root.iter("testcase"):
         name = tc.get("name") or "(class setup)"
         bad = tc.find("failure") if tc.find("failure") is not None else tc.find("error")
+        check_name, seconds = "%s.%s" % (cls, name), float(tc.get("time") or 0)
         if bad is not None:
             fl += 1
             msg = bad.get("message") or (bad.text or "")
@@ -300,11 +309,14 @@ for f in sorted(glob.glob(os.path.join(rdir, "TEST-*.xml"))):
             if kind and tc.find("error") is not None and kind not in text:
                 text = kind + ": " + text
             failed.append(("%s.%s" % (cls, name) if tc.get("name") else "%s %s" % (cls, name), text))
+            checks.append({"name": check_name, "status": "failed", "reason": text, "seconds": seconds})
         elif tc.find("skipped") is not None:
             sk += 1
             skipped.append(("%s.%s" % (cls, name), skip_reason(name, tc.find("skipped"))))
+            checks.append({"name": check_name, "status": "skipped", "reason": skipped[-1][1], "seconds": seconds})
         else:
             p += 1
+            checks.append({"name": check_name, "status": "passed", "reason": "", "seconds": seconds})
     rows.append((cls, p, fl, sk, float(root.get("time") or 0)))
 
 tp, tf, ts = sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows)
@@ -327,6 +339,9 @@ if excluded:
     print("\nexcluded, not run (%d): %s" % (len(excluded), ", ".join(excluded)))
 if not rows:
     print("\nno test reports found in %s" % rdir)
+if os.environ.get("RCK_RESULTS_JSON"):
+    with open(os.environ["RCK_RESULTS_JSON"], "w", encoding="utf-8") as out:
+        json.dump({"runner": "rck", "checks": checks}, out, indent=1)
 print()
 print("rck: %d passed, %d failed, %d skipped" % (tp, tf, ts))
 sys.exit(1 if (tf > 0 or tp + tf == 0) else 0)

@@ -7,7 +7,7 @@ source "$here/../common/lib.sh"
 
 usage() {
   cat <<'USAGE'
-Usage: conformance/spark/run.sh <catalog-url> [--warehouse W] [--s3-endpoint URL] [--only SCENARIO]... [--keep]
+Usage: conformance/spark/run.sh <catalog-url> [--warehouse W] [--s3-endpoint URL] [--only SCENARIO]... [--keep] [--results-json FILE]
 
 Runs Spark SQL scenarios (CREATE TABLE v2/v3, INSERT, CTAS/RTAS, merge-on-read DELETE/UPDATE/MERGE
 with position deletes and deletion vectors, ALTER TABLE, branches and tags, time travel,
@@ -19,6 +19,7 @@ ending in `spark: N passed, N failed, N skipped`.
                        AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, region from AWS_REGION (default us-east-1)
   --only SCENARIO      run only this scenario (repeatable)
   --keep               keep the run's namespace and tables
+  --results-json FILE  also write each scenario's outcome to FILE as JSON
 Environment: ICEBERG_VERSION (default in conformance/common/lib.sh). Jars are fetched once with
 Maven into .tmp/conformance-jars; later runs work offline.
 Exit status: 0 if every scenario passed or was skipped and at least one passed.
