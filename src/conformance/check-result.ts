@@ -56,3 +56,12 @@ export function oneLine(text: string, limit = 300): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length <= limit ? flat : `${flat.slice(0, limit - 3)}...`;
 }
+
+/** One `icerelay conformance` run: what was checked, how, and every runner's results. */
+export interface ConformanceRun {
+  catalogUrl: string;
+  readOnly: boolean;
+  startedAt: Date;
+  seconds: number;
+  reports: RunnerReport[];
+}
