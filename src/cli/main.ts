@@ -11,6 +11,7 @@ import { loadServerConfig } from '../config/server-config.ts';
 import { resolveReplication } from '../replication/destinations.ts';
 import { formatStatusTable, type StatusAnswer } from './status-table.ts';
 import { serve } from './serve.ts';
+import { conformance, CONFORMANCE_HELP } from './conformance.ts';
 
 const HELP = `icerelay: an Apache Iceberg REST catalog proxy that replicates every commit to replica catalogs.
 
@@ -23,6 +24,9 @@ Commands:
                         around the proxy), showing progress until done
   pause, resume         hold or release replication of a destination, or of one table in it
   config check          validate a configuration file and show what it configures
+  conformance URL       check an Iceberg REST catalog (this one, a replica with --read-only, any
+                        other): protocol checks, PyIceberg, Spark, Apache's REST Compatibility Kit;
+                        a pass/fail table, JUnit XML and JSON
 
 Common options:
   --url URL             the running Icerelay (default ICERELAY_URL or http://127.0.0.1:8181)
@@ -35,6 +39,7 @@ Examples:
   icerelay backfill --destination eu
   icerelay pause --destination eu --table sales.orders
   icerelay config check --config icerelay.yaml
+  icerelay conformance http://127.0.0.1:8181/replicas/local --read-only
 
 Exit codes: 0 success; 1 a problem found (failed tables, an error answer, server unreachable);
 2 wrong arguments or an invalid configuration.
@@ -73,6 +78,7 @@ Validates the configuration file (--config or ICERELAY_CONFIG) with the environm
 with, and prints the destinations and rules it configures. Exit code 2 with the field named when
 it is invalid.
 `,
+  conformance: CONFORMANCE_HELP,
 };
 
 class UsageError extends Error {}
@@ -251,6 +257,7 @@ export async function runCli(argv: string[]): Promise<void> {
       case 'resume': code = await pauseOrResume(command, rest); break;
       case 'backfill': code = await backfill(rest); break;
       case 'config': code = configCheck(rest); break;
+      case 'conformance': code = await conformance(rest); break;
       default: throw new UsageError(`unknown command '${command}'`);
     }
     process.exit(code);
