@@ -166,6 +166,8 @@ async function startProxyInFront(config: ServerConfig, file: ConfigFile, databas
       inFlight: (d) => replication.shippers.get(d)?.inFlight,
       wake: () => replication.wake(),
       reconcile: replication.destinations.length > 0 ? () => replication.reconcile() : undefined,
+      rules: replication.rules,
+      logger,
       health: { checkUpstream: upstreamConfigCheck(healthUpstream), checkDatabase: databaseCheck(database.db) },
     }),
     replicas: replication.replicas,

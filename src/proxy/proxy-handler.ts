@@ -15,6 +15,7 @@ import { decodableAcceptEncoding, decodeBody, encodeBody } from './content-encod
 import { emptyCatalogShape, learnCatalogShape, type CatalogShape } from './catalog-shape.ts';
 import { loadResultNeedsRewrite, mayNeedRewrite, rewriteCatalogConfig, rewriteLoadResult, type RewriteContext } from './config-rewrite.ts';
 import { addedSnapshotIds, classifyRequest, updatesPerEntity, type Mutation } from './mutation-routes.ts';
+import { requestPrincipal } from './request-principal.ts';
 import { readAll, UpstreamClient, UpstreamNoAnswerError, UpstreamUnreachableError, type UpstreamResponse } from './upstream-client.ts';
 
 /** What the proxy needs of the outbox. */
@@ -210,7 +211,7 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
     const request = { method, path: target, body: body.length ? body.toString('utf8') : null };
     let entryId: number;
     try {
-      entryId = await retriedEntry(headers, request) ?? await recordIntent(mutation, request, idempotencyKeyOf(headers));
+      entryId = await retriedEntry(headers, request) ?? await recordIntent(mutation, request, idempotencyKeyOf(headers), requestPrincipal(headers.authorization, upstream.options.auth));
     } catch (error) {
       // Nothing was forwarded: the client may safely try again.
       logger.error({ err: error, kind: mutation.kind }, 'could not record a mutation in the outbox; not forwarded');
@@ -265,14 +266,14 @@ export function createProxyHandler(options: ProxyOptions): ProxyHandler {
     await record(entryId, outcome);
   }
 
-  async function recordIntent(mutation: Mutation, request: NewIntent['request'], idempotencyKey: string | undefined): Promise<number> {
+  async function recordIntent(mutation: Mutation, request: NewIntent['request'], idempotencyKey: string | undefined, principal: string | undefined): Promise<number> {
     try {
-      return await outbox.recordIntent({ kind: mutation.kind, entities: mutation.entities, request, idempotencyKey });
+      return await outbox.recordIntent({ kind: mutation.kind, entities: mutation.entities, request, idempotencyKey, principal });
     } catch (error) {
       if (!(error instanceof InvalidEntityError)) throw error;
       // A name the outbox cannot key (control characters): the upstream will judge it; the
       // intent is still recorded, without entities.
-      return outbox.recordIntent({ kind: mutation.kind, entities: [], request, idempotencyKey });
+      return outbox.recordIntent({ kind: mutation.kind, entities: [], request, idempotencyKey, principal });
     }
   }
 

@@ -9,6 +9,7 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { UpstreamAuthConfig } from '../config/config-file.ts';
+import { jwtPrincipal } from './request-principal.ts';
 
 /** One request on its way to the upstream, as it will go on the wire. */
 export interface OutgoingRequest {
@@ -25,6 +26,8 @@ export interface UpstreamAuth {
   readonly description: string;
   /** True when the proxy authenticates itself instead of passing the client's credentials on. */
   readonly terminatesClientAuth: boolean;
+  /** Who the upstream sees when the proxy authenticates itself, where that is known (for the audit log; never a secret). */
+  readonly principal?: string;
   /** The headers to send: the client's, with the proxy's own authentication in place of theirs. */
   headersFor(request: OutgoingRequest): Promise<OutgoingHttpHeaders>;
   /**
@@ -58,6 +61,7 @@ function bearer(token: string): UpstreamAuth {
   return {
     description: 'bearer',
     terminatesClientAuth: true,
+    principal: jwtPrincipal(token),
     headersFor: async (request) => ({ ...withoutClientAuth(request.headers), authorization: `Bearer ${token}` }),
     rejected: () => false,
   };
@@ -124,6 +128,7 @@ export function oauth2ClientCredentials(config: OAuth2Config, upstreamUrl: strin
 
   return {
     terminatesClientAuth: true,
+    principal: config.clientId,
     description: `oauth2 client credentials (client ${config.clientId}, token endpoint ${tokenUrl})`,
     headersFor: async (request) => ({ ...withoutClientAuth(request.headers), authorization: `Bearer ${await token()}` }),
     rejected: () => {

@@ -19,6 +19,12 @@ import { EVERYTHING, TableSelector, type SelectionRule } from './table-selector.
 
 export const DEFAULT_DESTINATION = 'local';
 
+/** A rule of the configuration file: which tables (and which not) go to which destinations. */
+export interface ConfiguredRule extends SelectionRule {
+  /** Destination names; absent: every destination. */
+  to?: readonly string[];
+}
+
 export interface Destination {
   name: string;
   /** The replica catalog: built-in (served at /replicas/<name>) or an external Iceberg REST catalog. */
@@ -42,6 +48,11 @@ export interface Destination {
 
 export interface ReplicationSettings {
   destinations: Destination[];
+  /**
+   * The configuration file's rules as written (`to` absent: every destination), or the default
+   * rule that takes every table everywhere. Rules added at run time come on top (replication-rules.ts).
+   */
+  rules: ConfiguredRule[];
   /** S3 settings to read source files with. */
   sourceS3: S3StoreOptions;
   /** Tables shipped at once per destination. */
@@ -83,10 +94,11 @@ export function resolveReplication(config: ServerConfig, file: ConfigFile): Repl
   if (!section) {
     // The default: only when the source is the built-in catalog (its warehouse is known); an
     // external upstream's tables are replicated once a `replication` section says where to.
-    if (external) return { ...common, destinations: [] };
+    if (external) return { ...common, destinations: [], rules: [] };
     const warehouse = warehouseLocation(resolve(config.dataDir, 'replicas', DEFAULT_DESTINATION));
     return {
       ...common,
+      rules: [...EVERYTHING],
       destinations: [
         destination(DEFAULT_DESTINATION, { warehouse }, config, EVERYTHING),
       ],
@@ -102,7 +114,7 @@ export function resolveReplication(config: ServerConfig, file: ConfigFile): Repl
     }
     return destination(name, d, config, rules);
   });
-  return { ...common, destinations };
+  return { ...common, destinations, rules: section.rules ?? [...EVERYTHING] };
 }
 
 /** The file's `replication.retry` over the defaults; a combination that cannot work names the field. */

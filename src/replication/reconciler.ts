@@ -5,6 +5,11 @@
  * no event at all is observed at its current state, and the shipper then brings it over with every
  * snapshot the source still has.
  *
+ * A table the outbox knows at its current state is observed all the same when a destination that
+ * selects it now has not brought it over and has nothing queued for it: the destination stepped
+ * over its events while no rule selected it, and a rule added since (a run-time rule, or a
+ * configuration changed across a restart) wants it replicated. This is the backfill of a new rule.
+ *
  * Order matters: the outbox is read before the source. A commit through the proxy landing in
  * between then shows up as its own event first and as an observation of the same state after it
  * (a no-op for the shipper), never as an observation of an older state after a newer event.
@@ -20,6 +25,17 @@ export interface ReconcileOptions {
   source: SourceCatalog;
   /** Whether any destination replicates the table. */
   selects(id: Identifier): boolean;
+  /**
+   * The destinations whose rules select the table now. With it, a destination that has not
+   * brought the table over although nothing is queued for it gets an observation (see above).
+   */
+  destinationsSelecting?(id: Identifier): readonly string[];
+  /**
+   * When the rules last changed (or this process started with its configuration's): observations
+   * made since then that a destination passed without bringing the table over are not repeated
+   * more than once (the replica is ahead of that state; repeating would only grow the outbox).
+   */
+  rulesChangedAtMs?: number;
   logger: Logger;
 }
 
@@ -48,7 +64,8 @@ export async function reconcileTables(options: ReconcileOptions): Promise<Reconc
         continue;
       }
       const current = await options.source.currentMetadataLocation(id);
-      if (current === undefined || current === known) continue;
+      if (current === undefined) continue;
+      if (current === known && !(await leftBehindSomewhere(options, id, current, recent))) continue;
       await options.outbox.recordObserved(id, current);
       result.observed++;
     } catch (error) {
@@ -57,6 +74,33 @@ export async function reconcileTables(options: ReconcileOptions): Promise<Reconc
     }
   }
   return result;
+}
+
+/**
+ * Whether a destination that selects the table now is not at `current` although its queue has
+ * nothing left for the table (its position is at the newest event, and it is not paused or failed).
+ */
+async function leftBehindSomewhere(options: ReconcileOptions, id: Identifier, current: string, recent: TableEvent[]): Promise<boolean> {
+  const destinations = options.destinationsSelecting?.(id) ?? [];
+  const newest = recent.at(-1);
+  if (destinations.length === 0 || !newest) return false;
+  // Observations of this very state since the rules last changed. The first can be stepped over
+  // by an instance that read the rules just before the change; by the second every instance has
+  // read them again, so a destination passing that one is ahead of the state (nothing to do).
+  let repeated = 0;
+  for (let i = recent.length - 1; i >= 0; i--) {
+    const e = recent[i]!;
+    if (e.kind !== 'observe-table' || e.metadataLocation !== current || e.createdAtMs < (options.rulesChangedAtMs ?? 0)) break;
+    repeated++;
+  }
+  if (repeated >= 2) return false;
+  const positions = new Map((await options.outbox.positions({ entity: id })).map((p) => [p.destination, p]));
+  return destinations.some((destination) => {
+    const p = positions.get(destination);
+    // No position yet: its first claim starts the queue at the first event and goes through all.
+    if (!p || p.position < newest.sequence || p.state !== 'pending') return false;
+    return p.shipped?.metadataLocation !== current;
+  });
 }
 
 /**

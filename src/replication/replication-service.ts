@@ -21,6 +21,8 @@ import { copyFiles } from './copy/copier.ts';
 import type { Destination, ReplicationSettings } from './destinations.ts';
 import { Shipper } from './shipper.ts';
 import { reconcileTables, type ReconcileResult } from './reconciler.ts';
+import { ReplicationRules } from './replication-rules.ts';
+import { RulesStore } from './rules-store.ts';
 import type { SourceCatalog } from './source-catalog.ts';
 
 export interface ReplicationServiceOptions {
@@ -40,6 +42,8 @@ export interface ReplicationService {
   /** `/replicas/<name>` handlers, by destination name (built-in replica catalogs only). */
   replicas: Map<string, Hono>;
   shippers: Map<string, Shipper>;
+  /** The rules in force: the configuration's and those added at run time (kept in the state database). */
+  rules: ReplicationRules;
   /** Starts the shippers and the reconciliation loop (its first pass at once: backfill). */
   start(): void;
   /** A commit was recorded: ship now. */
@@ -55,6 +59,16 @@ export async function createReplicationService(options: ReplicationServiceOption
   const replicas = new Map<string, Hono>();
   const shippers = new Map<string, Shipper>();
   const closers: (() => Promise<void> | void)[] = [() => sourceStores.destroy()];
+  const rules = new ReplicationRules({
+    destinations: settings.destinations.map((d) => d.name),
+    configRules: settings.rules,
+    store: new RulesStore(options.database),
+    logger,
+  });
+  await rules.reload();
+  // The configuration's rules may have changed with this start: like a rule change, it lets
+  // reconciliation observe tables a destination stepped over before (see reconciler.ts).
+  const startedAtMs = Date.now();
 
   for (const destination of settings.destinations) {
     // What Icerelay writes itself (manifests, lists, metadata, rewritten delete files) gets the same
@@ -107,7 +121,8 @@ export async function createReplicationService(options: ReplicationServiceOption
       logger,
       workerId: options.workerId,
       views,
-      selector: destination.selector,
+      selector: rules.selectorFor(destination.name),
+      beforeRound: () => rules.refresh(),
       namespacePrefix: destination.namespacePrefix,
       onSourceDrop: destination.onSourceDrop,
       onShipped: options.metrics && ((report) => options.metrics!.shipped(report)),
@@ -120,10 +135,13 @@ export async function createReplicationService(options: ReplicationServiceOption
 
   const wake = () => shippers.forEach((s) => s.wake());
   const reconcile = async () => {
+    await rules.refresh();
     const result = await reconcileTables({
       outbox: options.outbox,
       source: options.source,
-      selects: (id) => settings.destinations.some((d) => d.selector.selectsTable(id.namespace, id.name)),
+      selects: (id) => rules.destinationsSelecting(id).length > 0,
+      destinationsSelecting: (id) => rules.destinationsSelecting(id),
+      rulesChangedAtMs: Math.max(rules.changedAtMs, startedAtMs),
       logger,
     });
     if (result.observed > 0) {
@@ -147,6 +165,7 @@ export async function createReplicationService(options: ReplicationServiceOption
     destinations: settings.destinations.map((d) => d.name),
     replicas,
     shippers,
+    rules,
     start() {
       shippers.forEach((s) => s.start());
       if (settings.destinations.length === 0) return;

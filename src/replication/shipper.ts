@@ -74,8 +74,10 @@ export interface ShipperOptions {
   logger: Logger;
   /** Distinct per process. */
   workerId: string;
-  /** Which tables and namespaces this destination takes; default: all. */
-  selector?: TableSelector;
+  /** Which tables and namespaces this destination takes; default: all. Asked at each event. */
+  selector?: Pick<TableSelector, 'selectsTable' | 'selectsNamespace'>;
+  /** Runs before each round's claim: brings the selector's rules up to date (rules change at run time). */
+  beforeRound?: () => Promise<void>;
   /** The replica catalog views go to (built-in replicas only); without it view events fail. */
   views?: BuiltinCatalog;
   /** Levels put in front of every namespace in the replica; default none (same names). */
@@ -155,6 +157,7 @@ export class Shipper {
   async syncOnce(nowMs: number = Date.now()): Promise<number> {
     const { outbox, destination, workerId } = this.options;
     const concurrency = this.options.concurrency ?? 4;
+    await this.options.beforeRound?.();
     const claims = await outbox.claim({ destinations: [destination], workerId, limit: concurrency, lockMs: this.options.lockMs ?? 120_000, nowMs });
     await mapWithConcurrency(claims, concurrency, (claim) => this.ship(claim));
     return claims.length;

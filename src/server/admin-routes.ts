@@ -6,6 +6,8 @@
  *   destination's queues (one table's, or all of them); resume also retries failed ones;
  * - `POST /admin/v1/replication/backfill`: a reconciliation pass now (tables the outbox does not
  *   know at their current state are recorded and shipped), answering what it found;
+ * - `/admin/v1/replication/rules[/{id}]`: list, add, change and delete replication rules (rules-routes.ts);
+ * - `GET /admin/v1/audit?table=ns.t&since=&until=&limit=N`: who made which mutation (audit-routes.ts);
  * - `GET /healthz`, `GET /readyz`: liveness and readiness (health.ts);
  * - `GET /metrics`: Prometheus metrics (metrics.ts);
  * - `GET /ui`: the status page, and the lag history it charts (status-page.ts).
@@ -20,14 +22,12 @@ import { toJson } from '../util/json.ts';
 import { registerHealthRoutes, type HealthChecks } from './health.ts';
 import type { Metrics } from './metrics.ts';
 import { registerStatusPage } from './status-page.ts';
+import { registerAuditRoutes } from './audit-routes.ts';
+import { registerRulesRoutes } from './rules-routes.ts';
+import type { ReplicationRules } from '../replication/replication-rules.ts';
+import type { Logger } from '../util/logger.ts';
+import { parseTableParam } from './table-param.ts';
 
-
-/** `ns.t` (or `a.b.t`): the last dot separates the table name from its namespace levels. */
-function parseTableParam(value: string): { namespace: string[]; name: string } | undefined {
-  const parts = value.split('.');
-  if (parts.length < 2 || parts.some((p) => p === '')) return undefined;
-  return { namespace: parts.slice(0, -1), name: parts.at(-1)! };
-}
 
 export interface AdminOptions {
   /** The replication destinations of this process. */
@@ -41,6 +41,10 @@ export interface AdminOptions {
   reconcile?: () => Promise<ReconcileResult>;
   /** What `/readyz` checks; without it, `/healthz` and `/readyz` are not served. */
   health?: HealthChecks;
+  /** The replication rules in force; without it, the rules routes are not served. */
+  rules?: ReplicationRules;
+  /** Where rule changes are logged. */
+  logger?: Logger;
 }
 
 const json = (body: unknown, status = 200) => new Response(toJson(body as never), { status, headers: { 'content-type': 'application/json' } });
@@ -101,6 +105,8 @@ export function createAdminApp(outbox: OutboxStore, options: AdminOptions = {}):
     return json(await options.reconcile());
   });
   registerStatusPage(app, outbox, { destinations, inFlight });
+  registerAuditRoutes(app, outbox);
+  if (options.rules) registerRulesRoutes(app, { rules: options.rules, reconcile: options.reconcile, logger: options.logger });
   if (options.health) registerHealthRoutes(app, options.health);
   if (metrics) {
     app.get('/metrics', async () => new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }));
