@@ -60,7 +60,7 @@ export class LagHistory {
   #samples: LagSample[] = [];
   #timer: NodeJS.Timeout | undefined;
   #lastWatchedMs = 0;
-  #sampling = false;
+  #sampling: Promise<void> | undefined;
 
   constructor(options: LagHistoryOptions) {
     this.#options = options;
@@ -84,18 +84,24 @@ export class LagHistory {
     return this.#samples.filter((s) => s.atMs > sinceMs);
   }
 
-  /** Takes one sample now (one at a time: a slow status read is not stacked up). */
-  async sample(): Promise<void> {
-    if (this.#sampling) return;
-    this.#sampling = true;
+  /**
+   * Takes one sample now (one at a time: a slow status read is not stacked up; a call while one
+   * is being taken waits for that one).
+   */
+  sample(): Promise<void> {
+    this.#sampling ??= this.#takeSample().finally(() => {
+      this.#sampling = undefined;
+    });
+    return this.#sampling;
+  }
+
+  async #takeSample(): Promise<void> {
     try {
       const rows = await this.#options.read();
       this.#samples.push(lagSample(rows, this.#options.destinations, this.#now()));
       if (this.#samples.length > this.capacity) this.#samples.splice(0, this.#samples.length - this.capacity);
     } catch {
       // A failed read is a missing point: the page shows the status error itself.
-    } finally {
-      this.#sampling = false;
     }
   }
 
