@@ -11,7 +11,7 @@ export interface StatusAnswer {
   tables: EntityStatus[];
 }
 
-const ORDER: Record<string, number> = { failed: 0, paused: 1, pending: 2, completed: 3 };
+const ORDER: Record<string, number> = { failed: 0, paused: 1, pending: 2, completed: 3, promoted: 4 };
 
 function age(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -39,7 +39,8 @@ export function formatStatusTable(answer: StatusAnswer, nowMs: number): string {
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]!))).join('  ');
   const summary = answer.summary.map((s) =>
-    `${s.destination}: ${s.completed} completed, ${s.pending} pending, ${s.failed} failed, ${s.paused} paused${s.shipping ? `, ${s.shipping} shipping now` : ''}`);
+    `${s.destination}: ${s.completed} completed, ${s.pending} pending, ${s.failed} failed, ${s.paused} paused` +
+    `${s.promoted ? `, ${s.promoted} promoted (writable, no longer replicated)` : ''}${s.shipping ? `, ${s.shipping} shipping now` : ''}`);
   return `${[line(header), ...cells.map(line)].join('\n')}\n\n${summary.join('\n')}\n`;
 }
 

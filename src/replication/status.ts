@@ -6,6 +6,7 @@
 import { entityKey } from '../outbox/entity-key.ts';
 import type { EntityRef } from '../outbox/outbox.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
+import { covers, PromotionStore, type Promotion } from '../outbox/promotion-store.ts';
 import type { CopyProgress } from './copy/types.ts';
 import type { InFlight } from './shipper.ts';
 
@@ -13,7 +14,8 @@ const shippingOf = (f: InFlight | undefined) => (f ? { startedAtMs: f.startedAtM
 const bytesPendingOf = (behind: number, f: InFlight | undefined) =>
   f?.copy ? f.copy.bytesTotal - f.copy.bytesDone : behind === 0 ? 0 : null;
 
-export type ReplicationState = 'pending' | 'completed' | 'failed' | 'paused';
+/** `promoted`: made writable by a failover (promote.ts); the source's commits no longer ship into it. */
+export type ReplicationState = 'pending' | 'completed' | 'failed' | 'paused' | 'promoted';
 
 export interface EntityStatus {
   destination: string;
@@ -26,7 +28,10 @@ export interface EntityStatus {
   eventsBehind: number;
   /** Snapshots the source added in the events not yet applied (as far as the events say). */
   snapshotsBehind: number;
-  /** When the oldest event not yet applied was recorded; null when none is behind. */
+  /**
+   * When the oldest event not yet applied was recorded; null when none is behind, and on a promoted
+   * row (nothing is pending there: replication into it stopped on purpose, so it has no lag).
+   */
   oldestPendingAtMs: number | null;
   /** The source state last brought over: its metadata file and current snapshot id. */
   lastReplicated: { metadataLocation: string; snapshotId: string | null } | null;
@@ -41,6 +46,8 @@ export interface EntityStatus {
    * (0 when nothing is behind): how much a queued commit will copy is known only when it is planned.
    */
   bytesPending: number | null;
+  /** On a promoted row: when it was promoted (the table's own promotion, or its destination's). */
+  promotion?: { promotedAtMs: number; forced: boolean; wholeDestination: boolean };
 }
 
 /** Per destination: how many tables (and namespaces) are in each state, and how many are being shipped. */
@@ -51,6 +58,7 @@ export interface DestinationSummary {
   pending: number;
   failed: number;
   paused: number;
+  promoted: number;
   shipping: number;
 }
 
@@ -63,15 +71,20 @@ export function summarize(destinations: string[], rows: EntityStatus[]): Destina
     const count = (state: ReplicationState) => mine.filter((r) => r.state === state).length;
     return {
       destination, entities: mine.length,
-      completed: count('completed'), pending: count('pending'), failed: count('failed'), paused: count('paused'),
+      completed: count('completed'), pending: count('pending'), failed: count('failed'), paused: count('paused'), promoted: count('promoted'),
       shipping: mine.filter((r) => r.shipping !== null).length,
     };
   });
 }
 
-export async function replicationStatus(outbox: OutboxStore, destinations: string[], only?: EntityRef, inFlight?: InFlightLookup): Promise<EntityStatus[]> {
+/**
+ * `ignorePromotions`: report promoted rows as if they were not (their state and lag as replication
+ * left them), for measuring what a promotion leaves behind.
+ */
+export async function replicationStatus(outbox: OutboxStore, destinations: string[], only?: EntityRef, inFlight?: InFlightLookup, options: { ignorePromotions?: boolean } = {}): Promise<EntityStatus[]> {
   const onlyKey = only && entityKey(only);
   const entities = (await outbox.entities()).filter((e) => onlyKey === undefined || e.entityKey === onlyKey);
+  const promotions: Promotion[] = options.ignorePromotions ? [] : await new PromotionStore(outbox.db).list();
   const out: EntityStatus[] = [];
   for (const destination of destinations) {
     const positions = new Map((await outbox.positions({ destination })).map((p) => [p.entityKey, p]));
@@ -81,15 +94,20 @@ export async function replicationStatus(outbox: OutboxStore, destinations: strin
       const position = p?.position ?? 0;
       const behind = Math.max(0, lastSequence - position);
       const summary = behind > 0 ? pending.get(key) : undefined;
-      const state: ReplicationState = p?.state === 'failed' || p?.state === 'paused' ? p.state : behind > 0 ? 'pending' : 'completed';
+      // The destination's own promotion first: it covers the table whether or not the table has one.
+      const mine = promotions.filter((pr) => pr.destination === destination && covers(pr, key));
+      const promotion = mine.find((pr) => pr.entity === null) ?? mine[0];
+      const state: ReplicationState = promotion ? 'promoted'
+        : p?.state === 'failed' || p?.state === 'paused' ? p.state : behind > 0 ? 'pending' : 'completed';
       out.push({
         destination, entity, state, position, latestSequence: lastSequence, eventsBehind: behind,
         snapshotsBehind: summary?.snapshots ?? 0,
-        oldestPendingAtMs: summary?.oldestAtMs ?? null,
+        oldestPendingAtMs: promotion ? null : summary?.oldestAtMs ?? null,
         lastReplicated: p?.shipped ?? null,
         attempts: p?.attempts ?? 0, lastError: p?.lastError ?? null, completedAtMs: p?.completedAtMs ?? null,
         shipping: shippingOf(inFlight?.(destination)?.get(key)),
         bytesPending: bytesPendingOf(behind, inFlight?.(destination)?.get(key)),
+        ...(promotion ? { promotion: { promotedAtMs: promotion.promotedAtMs, forced: promotion.forced, wholeDestination: promotion.entity === null } } : {}),
       });
     }
   }

@@ -12,7 +12,7 @@ import type { OutboxStore } from '../outbox/outbox-store.ts';
 import type { ShipReport } from '../replication/shipper.ts';
 import { replicationStatus, type ReplicationState } from '../replication/status.ts';
 
-const STATES: ReplicationState[] = ['pending', 'completed', 'failed', 'paused'];
+const STATES: ReplicationState[] = ['pending', 'completed', 'failed', 'paused', 'promoted'];
 
 /** One HTTP exchange, labelled; `status` is `error` when no answer came. */
 export interface TimedRequest {

@@ -188,7 +188,7 @@ function renderDestinations(status, nowMs) {
     const oldest = Math.min(...rows.map((r) => r.oldestPendingAtMs ?? Infinity));
     const behind = rows.reduce((n, r) => n + r.eventsBehind, 0);
     card.querySelector('.counts').replaceChildren(
-      ...['completed', 'pending', 'paused', 'failed'].map((state) =>
+      ...['completed', 'pending', 'paused', 'failed', 'promoted'].map((state) =>
         el('span', { className: `count state-${state}${summary[state] === 0 ? ' zero' : ''}` }, el('b', { text: summary[state] }), ` ${state}`)),
     );
     card.querySelector('.lag-now').replaceChildren(
@@ -235,6 +235,8 @@ function stateCell(row) {
 
 function actionCell(row, table) {
   if (row.entity.name === undefined) return { sig: 'namespace', content: () => [] };
+  // A promoted (failed-over) replica takes writes itself: pausing or resuming its replication means nothing.
+  if (row.state === 'promoted') return { sig: 'promoted', content: () => [] };
   const resume = row.state === 'paused' || row.state === 'failed';
   const label = row.state === 'failed' ? 'Retry' : resume ? 'Resume' : 'Pause';
   const action = resume ? 'resume' : 'pause';
@@ -297,7 +299,8 @@ function visibleRows(status) {
   const order = new Map(status.destinations.map((d, i) => [d, i]));
   const rows = status.tables.map((row) => ({ row, table: entityName(row.entity) }));
   // A table with a problem at any destination is shown at all of them.
-  const problems = new Set(rows.filter(({ row }) => row.state !== 'completed').map(({ table }) => table));
+  // A promoted row is a decision taken, not a problem.
+  const problems = new Set(rows.filter(({ row }) => row.state !== 'completed' && row.state !== 'promoted').map(({ table }) => table));
   return rows
     .filter(({ table }) => !needle || table.toLowerCase().includes(needle))
     .filter(({ table }) => !page.problemsOnly || problems.has(table))
