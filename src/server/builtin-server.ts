@@ -10,6 +10,7 @@ import { createStoreResolver } from '../storage/store-resolver.ts';
 import type { Logger } from '../util/logger.ts';
 import { listen, requestListener } from './http-server.ts';
 import { createCatalogApp } from './catalog-app.ts';
+import type { CatalogRouteOptions } from './catalog-routes.ts';
 
 export const SOURCE_CATALOG = 'source';
 
@@ -19,11 +20,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Which catalog of the state database an app serves: the source (default) or a read-only replica. */
+/** Which catalog of the state database an app serves: the source (default) or a read-only (or promoted) replica. */
 export interface CatalogRole {
   /** The `catalog` column value its rows carry. */
   name: string;
-  readOnly?: { reason: string };
+  readOnly?: CatalogRouteOptions['readOnly'];
   /** What load results tell clients about a table's storage; default: from the server config. */
   tableConfig?: (location: string) => Record<string, string>;
 }

@@ -48,7 +48,8 @@ export function createCatalogApp(options: CatalogAppOptions): Hono {
       const { route, raw } = table.match(request.method, path);
       const ctx: RouteContext = { request, raw, query: new URL(target, 'http://target').searchParams };
       const key = request.headers.get('idempotency-key');
-      if (route.mutating && key && !options.readOnly) return await withIdempotency(store, options.idempotencyLifetimeMs, key, route, ctx);
+      // A replica's writes only when it may take some (a promoted one); refused ones are 403s anyway.
+      if (route.mutating && key && (!options.readOnly || options.readOnly.except)) return await withIdempotency(store, options.idempotencyLifetimeMs, key, route, ctx);
       return await route.handle(ctx);
     } catch (error) {
       return errorResponse(error, options.logger, `${request.method} ${path}`);

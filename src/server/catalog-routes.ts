@@ -46,10 +46,26 @@ export interface CatalogRouteOptions {
   configExtras?: Record<string, unknown>;
   /**
    * A replica: every route that changes state answers 403 and is not advertised. The message
-   * says why (e.g. which source catalog takes the writes).
+   * says why (e.g. which source catalog takes the writes). `except`: the writes it takes after all
+   * (a promoted replica), asked at each request.
    */
-  readOnly?: { reason: string };
+  readOnly?: { reason: string; except?: WriteExceptions };
 }
+
+/**
+ * Writes a read-only catalog takes after all, asked at each request (so that a change made by
+ * another process sharing the state database applies at once): every write, only writes to
+ * some tables (commits, drops and unregistering of those tables, and transactions over only
+ * them), or none.
+ */
+export interface WriteExceptions {
+  scope(): Promise<'all' | 'tables' | 'none'>;
+  tableWritable(id: Identifier): Promise<boolean>;
+}
+
+/** A route that writes one table named in its path (commit, drop, unregister). */
+const isTableWrite = (route: Route) => route.mutating && /\/tables\/\{table\}(\/unregister)?$/.test(route.path);
+const isTransaction = (route: Route) => route.path === '/v1/{prefix}/transactions/commit';
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(toJson(body), { status, headers: { 'content-type': 'application/json', ...headers } });
@@ -102,7 +118,7 @@ export function buildCatalogRoutes(options: CatalogRouteOptions): Route[] {
       handle: async () => json(200, {
         defaults: {},
         overrides: {},
-        endpoints: routes.filter((r) => r.path !== '/v1/config' && !(options.readOnly && r.mutating)).map((r) => `${r.method} ${r.path}`),
+        endpoints: (await advertised()).map((r) => `${r.method} ${r.path}`),
         ...options.configExtras,
       }),
     },
@@ -330,7 +346,38 @@ export function buildCatalogRoutes(options: CatalogRouteOptions): Route[] {
       },
     },
   ];
+  /** The routes /v1/config lists: on a read-only catalog, the reads and the writes it takes now. */
+  async function advertised(): Promise<Route[]> {
+    const served = routes.filter((r) => r.path !== '/v1/config');
+    if (!options.readOnly) return served;
+    const scope = (await options.readOnly.except?.scope()) ?? 'none';
+    return served.filter((r) => !r.mutating || scope === 'all' || (scope === 'tables' && (isTableWrite(r) || isTransaction(r))));
+  }
+
+  /** Whether a read-only catalog takes this write after all (see WriteExceptions). */
+  async function writeAllowed(route: Route, ctx: RouteContext, except: WriteExceptions): Promise<boolean> {
+    const scope = await except.scope();
+    if (scope !== 'tables') return scope === 'all';
+    if (isTableWrite(route)) return except.tableWritable(tableOf(ctx));
+    if (!isTransaction(route)) return false;
+    let identifiers: Identifier[];
+    try {
+      const changes = (await readJsonObject(ctx.request.clone(), maxBodyBytes))['table-changes'];
+      identifiers = (Array.isArray(changes) ? changes : []).map((c, i) => parseIdentifier(isJsonObject(c) ? c.identifier : undefined, `table-changes[${i}].identifier`));
+    } catch {
+      return true; // a malformed transaction: the route itself answers 400 before writing anything
+    }
+    for (const id of identifiers) if (!(await except.tableWritable(id))) return false;
+    return true;
+  }
+
   if (!options.readOnly) return routes;
-  const { reason } = options.readOnly;
-  return routes.map((route) => (route.mutating ? { ...route, handle: () => Promise.reject(forbidden(reason)) } : route));
+  const { reason, except } = options.readOnly;
+  return routes.map((route) => (route.mutating ? {
+    ...route,
+    handle: async (ctx: RouteContext) => {
+      if (except && (await writeAllowed(route, ctx, except))) return route.handle(ctx);
+      throw forbidden(reason);
+    },
+  } : route));
 }
