@@ -1,9 +1,12 @@
 /**
  * Protocol checks for a read-only catalog (an Icerelay replica endpoint, say): /v1/config
  * advertises no write route, the reads work on what the catalog already holds, and every write
- * route answers 403 ForbiddenException with an Iceberg error body, changing nothing. The writes
- * name a namespace and table that exist when the catalog has one, so a refusal cannot come from a
- * name not being found first.
+ * route answers 403 ForbiddenException with an Iceberg error body, changing nothing.
+ *
+ * The writes are tried so that they cannot harm a catalog that wrongly accepts them (pointed at a
+ * writer by mistake, say): they create only names of their own, and change or drop only names
+ * that do not exist (a read-only catalog refuses a write before it looks the name up). Whatever a
+ * wrong acceptance created is removed again (cleanUpReadOnly), without purging any file.
  */
 import { namespaceSegment } from './catalog-http.ts';
 import { configCheck } from './config-check.ts';
@@ -45,11 +48,15 @@ const VIEW_VERSION = {
   representations: [{ type: 'sql', sql: 'select 1 as id', dialect: 'spark' }],
 };
 
+/** An existing namespace to create in (so that a refusal is not a missing namespace's 404). */
 const nsOf = (s: ReadOnlyState) => s.sample?.namespace ?? PLACEHOLDER_NAMESPACE;
 const nsPath = (s: ReadOnlyState) => `namespaces/${namespaceSegment(nsOf(s))}`;
-const tableOf = (s: ReadOnlyState) => s.sample?.table ?? PLACEHOLDER;
-const tablePath = (s: ReadOnlyState) => `${nsPath(s)}/tables/${encodeURIComponent(tableOf(s))}`;
-const identifier = (s: ReadOnlyState, name = tableOf(s)) => ({ namespace: nsOf(s), name });
+const placeholderNsPath = `namespaces/${namespaceSegment(PLACEHOLDER_NAMESPACE)}`;
+/** The sample table, for reads only. */
+const sampleTablePath = (s: ReadOnlyState) => `${nsPath(s)}/tables/${encodeURIComponent(s.sample?.table ?? PLACEHOLDER)}`;
+/** A table that does not exist, for writes that would change or drop one. */
+const placeholderTablePath = (s: ReadOnlyState) => `${nsPath(s)}/tables/${PLACEHOLDER}_missing`;
+const identifier = (s: ReadOnlyState, name: string) => ({ namespace: nsOf(s), name });
 
 function requireSample(s: ReadOnlyState, what: 'namespace' | 'table'): void {
   if (!s.sample) throw new CheckSkipped('the catalog holds no namespace to read');
@@ -112,7 +119,7 @@ export const READ_ONLY_CHECKS: ProtocolCheck<ReadOnlyState>[] = [
     needs: ['namespace-list'],
     async run(s) {
       requireSample(s, 'table');
-      const answer = await s.http.route('GET', tablePath(s));
+      const answer = await s.http.route('GET', sampleTablePath(s));
       const body = expectAnswer<{ 'metadata-location'?: string }>(answer, 200, 'LoadTableResult');
       s.sample!.metadataLocation = body['metadata-location'];
       s.sample!.etag = answer.headers.get('etag');
@@ -123,7 +130,7 @@ export const READ_ONLY_CHECKS: ProtocolCheck<ReadOnlyState>[] = [
     needs: ['table-load'],
     async run(s) {
       requireEndpoint(s, 'HEAD', 'namespaces/{namespace}/tables/{table}');
-      expectStatus(await s.http.route('HEAD', tablePath(s)), 204);
+      expectStatus(await s.http.route('HEAD', sampleTablePath(s)), 204);
     },
   },
   {
@@ -132,9 +139,9 @@ export const READ_ONLY_CHECKS: ProtocolCheck<ReadOnlyState>[] = [
     async run(s) {
       const etag = s.sample!.etag;
       if (!etag) throw new CheckSkipped('the catalog sends no ETag with loaded tables');
-      const same = await s.http.route('GET', tablePath(s), { headers: { 'if-none-match': etag } });
+      const same = await s.http.route('GET', sampleTablePath(s), { headers: { 'if-none-match': etag } });
       expectStatus(same, 304);
-      expectThat(same.text === '', `GET ${tablePath(s)}: a 304 answer must have no body`);
+      expectThat(same.text === '', `GET ${sampleTablePath(s)}: a 304 answer must have no body`);
     },
   },
   {
@@ -162,21 +169,24 @@ export const READ_ONLY_CHECKS: ProtocolCheck<ReadOnlyState>[] = [
       await checkPagination(s, 'namespaces', 'namespaces', {}, 'ListNamespacesResponse', 2);
     },
   },
-  forbidden('create-namespace', 'POST', () => 'namespaces', () => ({ namespace: [PLACEHOLDER] })),
-  forbidden('drop-namespace', 'DELETE', nsPath),
-  forbidden('update-namespace-properties', 'POST', (s) => `${nsPath(s)}/properties`, () => ({ removals: [], updates: { [PLACEHOLDER]: 'x' } })),
+  forbidden('create-namespace', 'POST', () => 'namespaces', () => ({ namespace: PLACEHOLDER_NAMESPACE })),
+  forbidden('drop-namespace', 'DELETE', () => `namespaces/${namespaceSegment([`${PLACEHOLDER}_missing`])}`),
+  forbidden('update-namespace-properties', 'POST', () => `namespaces/${namespaceSegment([`${PLACEHOLDER}_missing`])}/properties`,
+    () => ({ removals: [], updates: { [PLACEHOLDER]: 'x' } })),
   forbidden('create-table', 'POST', (s) => `${nsPath(s)}/tables`, () => ({ name: PLACEHOLDER, schema: SCHEMA })),
   forbidden('register-table', 'POST', (s) => `${nsPath(s)}/register`,
-    (s) => ({ name: PLACEHOLDER, 'metadata-location': s.sample?.metadataLocation ?? 'file:///nonexistent/metadata/00000.metadata.json' })),
-  forbidden('commit-table', 'POST', tablePath, () => ({ requirements: [], updates: [{ action: 'set-properties', updates: { [PLACEHOLDER]: 'x' } }] })),
-  forbidden('drop-table', 'DELETE', tablePath),
-  forbidden('rename-table', 'POST', () => 'tables/rename', (s) => ({ source: identifier(s), destination: identifier(s, PLACEHOLDER) })),
+    (s) => ({ name: `${PLACEHOLDER}_registered`, 'metadata-location': s.sample?.metadataLocation ?? 'file:///nonexistent/metadata/00000.metadata.json' })),
+  forbidden('commit-table', 'POST', placeholderTablePath, () => ({ requirements: [], updates: [{ action: 'set-properties', updates: { [PLACEHOLDER]: 'x' } }] })),
+  forbidden('drop-table', 'DELETE', placeholderTablePath),
+  forbidden('rename-table', 'POST', () => 'tables/rename',
+    (s) => ({ source: identifier(s, `${PLACEHOLDER}_missing`), destination: identifier(s, `${PLACEHOLDER}_renamed`) })),
   forbidden('commit-transaction', 'POST', () => 'transactions/commit',
-    (s) => ({ 'table-changes': [{ identifier: identifier(s), requirements: [], updates: [{ action: 'set-properties', updates: { [PLACEHOLDER]: 'x' } }] }] })),
+    (s) => ({ 'table-changes': [{ identifier: identifier(s, `${PLACEHOLDER}_missing`), requirements: [], updates: [{ action: 'set-properties', updates: { [PLACEHOLDER]: 'x' } }] }] })),
   forbidden('create-view', 'POST', (s) => `${nsPath(s)}/views`, () => ({ name: PLACEHOLDER, schema: SCHEMA, 'view-version': VIEW_VERSION, properties: {} })),
-  forbidden('replace-view', 'POST', (s) => `${nsPath(s)}/views/${PLACEHOLDER}`, () => ({ requirements: [], updates: [{ action: 'set-properties', updates: { [PLACEHOLDER]: 'x' } }] })),
-  forbidden('drop-view', 'DELETE', (s) => `${nsPath(s)}/views/${PLACEHOLDER}`),
-  forbidden('rename-view', 'POST', () => 'views/rename', (s) => ({ source: identifier(s, PLACEHOLDER), destination: identifier(s, `${PLACEHOLDER}_2`) })),
+  forbidden('replace-view', 'POST', (s) => `${nsPath(s)}/views/${PLACEHOLDER}_missing`, () => ({ requirements: [], updates: [{ action: 'set-properties', updates: { [PLACEHOLDER]: 'x' } }] })),
+  forbidden('drop-view', 'DELETE', (s) => `${nsPath(s)}/views/${PLACEHOLDER}_missing`),
+  forbidden('rename-view', 'POST', () => 'views/rename',
+    (s) => ({ source: identifier(s, `${PLACEHOLDER}_missing`), destination: identifier(s, `${PLACEHOLDER}_renamed`) })),
   {
     name: 'unchanged-after-writes',
     needs: ['namespace-list'],
@@ -184,9 +194,29 @@ export const READ_ONLY_CHECKS: ProtocolCheck<ReadOnlyState>[] = [
       const body = expectAnswer<{ namespaces: string[][] }>(await s.http.route('GET', 'namespaces'), 200, 'ListNamespacesResponse');
       expectThat(JSON.stringify(body.namespaces) === JSON.stringify(s.namespaces), `GET namespaces after the refused writes: ${JSON.stringify(body.namespaces)}, before ${JSON.stringify(s.namespaces)}`);
       if (s.sample?.metadataLocation) {
-        const table = expectAnswer<{ 'metadata-location'?: string }>(await s.http.route('GET', tablePath(s)), 200, 'LoadTableResult');
-        expectThat(table['metadata-location'] === s.sample.metadataLocation, `GET ${tablePath(s)} after the refused writes: metadata-location ${table['metadata-location']}, before ${s.sample.metadataLocation}`);
+        const table = expectAnswer<{ 'metadata-location'?: string }>(await s.http.route('GET', sampleTablePath(s)), 200, 'LoadTableResult');
+        expectThat(table['metadata-location'] === s.sample.metadataLocation, `GET ${sampleTablePath(s)} after the refused writes: metadata-location ${table['metadata-location']}, before ${s.sample.metadataLocation}`);
       }
     },
   },
 ];
+
+/** Removes what wrongly accepted writes created; no file is purged. Never throws. */
+export async function cleanUpReadOnly(s: ReadOnlyState): Promise<void> {
+  const removals = [
+    `${nsPath(s)}/tables/${PLACEHOLDER}`,
+    `${nsPath(s)}/tables/${PLACEHOLDER}_registered`,
+    `${nsPath(s)}/views/${PLACEHOLDER}`,
+    `${placeholderNsPath}/tables/${PLACEHOLDER}`,
+    `${placeholderNsPath}/tables/${PLACEHOLDER}_registered`,
+    `${placeholderNsPath}/views/${PLACEHOLDER}`,
+    placeholderNsPath,
+  ];
+  for (const route of removals) {
+    try {
+      await s.http.route('DELETE', route);
+    } catch {
+      // Best effort: the catalog may be the thing that is broken.
+    }
+  }
+}

@@ -6,7 +6,7 @@
 import type { CheckResult } from './check-result.ts';
 import { CatalogHttp } from './catalog-http.ts';
 import { runChecks } from './protocol-check.ts';
-import { READ_ONLY_CHECKS } from './protocol-read-only-checks.ts';
+import { cleanUpReadOnly, READ_ONLY_CHECKS } from './protocol-read-only-checks.ts';
 import { cleanUpWrites, newWriteState, WRITE_CHECKS } from './protocol-write-checks.ts';
 
 export interface ProtocolOptions {
@@ -18,7 +18,12 @@ export interface ProtocolOptions {
 
 export async function runProtocolChecks(options: ProtocolOptions): Promise<CheckResult[]> {
   const context = { http: new CatalogHttp(options.url.replace(/\/+$/, '')), warehouse: options.warehouse };
-  if (options.readOnly) return runChecks(READ_ONLY_CHECKS, context, options.onResult);
+  if (options.readOnly) {
+    const results = await runChecks(READ_ONLY_CHECKS, context, options.onResult);
+    // A write that was accepted may have created something: take it away again.
+    if (results.some((r) => r.name.startsWith('forbidden-') && r.status === 'failed')) await cleanUpReadOnly(context);
+    return results;
+  }
   const state = newWriteState(context);
   try {
     return await runChecks(WRITE_CHECKS, state, options.onResult);
