@@ -10,6 +10,7 @@ import type { BuiltinCatalog } from '../catalog/builtin-catalog.ts';
 import type { StateDatabase } from '../catalog/database.ts';
 import { s3ClientConfig, type ServerConfig } from '../config/server-config.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
+import { PromotionStore } from '../outbox/promotion-store.ts';
 import { buildCatalog, replicaCatalogName } from '../server/builtin-server.ts';
 import { createStoreResolver, type StoreResolver } from '../storage/store-resolver.ts';
 import type { Metrics } from '../server/metrics.ts';
@@ -19,6 +20,8 @@ import { UpstreamClient } from '../proxy/upstream-client.ts';
 import { builtinReplica, restReplica, type ReplicaCatalog } from './commit/replica-catalog.ts';
 import { copyFiles } from './copy/copier.ts';
 import type { Destination, ReplicationSettings } from './destinations.ts';
+import { Promoter } from './promote.ts';
+import { promotedWrites } from './replica-writes.ts';
 import { Shipper } from './shipper.ts';
 import { reconcileTables, type ReconcileResult } from './reconciler.ts';
 import { ReplicationRules } from './replication-rules.ts';
@@ -44,6 +47,8 @@ export interface ReplicationService {
   shippers: Map<string, Shipper>;
   /** The rules in force: the configuration's and those added at run time (kept in the state database). */
   rules: ReplicationRules;
+  /** Failover: makes a destination (or a table of it) writable and stops replicating into it. */
+  promoter: Promoter;
   /** Starts the shippers and the reconciliation loop (its first pass at once: backfill). */
   start(): void;
   /** A commit was recorded: ship now. */
@@ -59,6 +64,7 @@ export async function createReplicationService(options: ReplicationServiceOption
   const replicas = new Map<string, Hono>();
   const shippers = new Map<string, Shipper>();
   const closers: (() => Promise<void> | void)[] = [() => sourceStores.destroy()];
+  const promotions = new PromotionStore(options.outbox.db);
   const rules = new ReplicationRules({
     destinations: settings.destinations.map((d) => d.name),
     configRules: settings.rules,
@@ -92,7 +98,11 @@ export async function createReplicationService(options: ReplicationServiceOption
         options.database,
         {
           name: replicaCatalogName(destination.name),
-          readOnly: { reason: `This is the read-only replica "${destination.name}" of Icerelay: write through the source catalog instead` },
+          readOnly: {
+            reason: `This is the read-only replica "${destination.name}" of Icerelay: write through the source catalog instead`,
+            // Once promoted (failover), the replica, or its promoted tables, take writes.
+            except: promotedWrites(promotions, destination.name, destination.namespacePrefix),
+          },
           tableConfig: (location) => replicaTableConfig(destination, location),
         },
       );
@@ -140,7 +150,7 @@ export async function createReplicationService(options: ReplicationServiceOption
       outbox: options.outbox,
       source: options.source,
       selects: (id) => rules.destinationsSelecting(id).length > 0,
-      destinationsSelecting: (id) => rules.destinationsSelecting(id),
+      destinationsSelecting: undefined,
       rulesChangedAtMs: Math.max(rules.changedAtMs, startedAtMs),
       logger,
     });
@@ -166,6 +176,16 @@ export async function createReplicationService(options: ReplicationServiceOption
     replicas,
     shippers,
     rules,
+    promoter: new Promoter({
+      outbox: options.outbox,
+      destinations: settings.destinations.map((d) => ({
+        name: d.name,
+        catalog: d.catalog.type === 'rest' ? { type: 'rest', url: d.catalog.url } : { type: 'builtin' },
+        namespacePrefix: d.namespacePrefix,
+        selector: rules.selectorFor(d.name),
+      })),
+      inFlight: (d) => shippers.get(d)?.inFlight,
+    }),
     start() {
       shippers.forEach((s) => s.start());
       if (settings.destinations.length === 0) return;
