@@ -150,7 +150,7 @@ export async function createReplicationService(options: ReplicationServiceOption
       outbox: options.outbox,
       source: options.source,
       selects: (id) => rules.destinationsSelecting(id).length > 0,
-      destinationsSelecting: undefined,
+      destinationsSelecting: (id) => rules.destinationsSelecting(id),
       rulesChangedAtMs: Math.max(rules.changedAtMs, startedAtMs),
       logger,
     });
