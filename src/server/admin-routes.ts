@@ -10,7 +10,11 @@
  * - `GET /admin/v1/audit?table=ns.t&since=&until=&limit=N`: who made which mutation (audit-routes.ts);
  * - `GET /healthz`, `GET /readyz`: liveness and readiness (health.ts);
  * - `GET /metrics`: Prometheus metrics (metrics.ts);
- * - `GET /ui`: the status page, and the lag history it charts (status-page.ts).
+ * - `GET /ui`: the status page, and the lag history it charts (status-page.ts);
+ * - `GET /admin/docs`: the API reference, and spec/openapi.yaml itself (api-docs.ts).
+ *
+ * Every route registered here is documented in spec/openapi.yaml (test/spec/openapi.test.ts fails
+ * on one that is not).
  */
 import { Hono } from 'hono';
 import { badRequest, IcebergError } from '../errors/iceberg-error.ts';
@@ -19,6 +23,7 @@ import type { OutboxStore } from '../outbox/outbox-store.ts';
 import type { ReconcileResult } from '../replication/reconciler.ts';
 import { replicationStatus, summarize, type InFlightLookup } from '../replication/status.ts';
 import { toJson } from '../util/json.ts';
+import { registerApiDocs } from './api-docs.ts';
 import { registerHealthRoutes, type HealthChecks } from './health.ts';
 import type { Metrics } from './metrics.ts';
 import { registerStatusPage } from './status-page.ts';
@@ -107,6 +112,7 @@ export function createAdminApp(outbox: OutboxStore, options: AdminOptions = {}):
   registerStatusPage(app, outbox, { destinations, inFlight });
   registerAuditRoutes(app, outbox);
   if (options.rules) registerRulesRoutes(app, { rules: options.rules, reconcile: options.reconcile, logger: options.logger });
+  registerApiDocs(app);
   if (options.health) registerHealthRoutes(app, options.health);
   if (metrics) {
     app.get('/metrics', async () => new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }));

@@ -36,8 +36,9 @@ const assets = new Map<string, Asset>(
 );
 
 // The page builds its DOM from API data with textContent only; the policy is a second line of
-// defence should a table name ever reach markup: no inline or foreign script runs.
-const SECURITY_HEADERS = {
+// defence should a table name ever reach markup: no inline or foreign script runs. The API
+// reference page (api-docs.ts) is served under the same policy.
+export const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
