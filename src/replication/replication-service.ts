@@ -3,7 +3,10 @@
  * database, served at `/replicas/<name>`) and a shipper that brings it the source's commits.
  * The proxy wakes every shipper when a commit is recorded; otherwise they poll. A reconciliation
  * pass at start and then periodically records source tables the outbox does not know at their
- * current state (existing tables: the backfill; writes that bypassed the proxy).
+ * current state (existing tables: the backfill; writes that bypassed the proxy). Which tables go
+ * where is decided by the rules in force (replication-rules.ts): the configuration's and those added
+ * at run time, read again before every shipper round and reconciliation pass once any instance
+ * changed them.
  */
 import type { Hono } from 'hono';
 import type { BuiltinCatalog } from '../catalog/builtin-catalog.ts';
