@@ -23,6 +23,18 @@ export const bigintLong = avro.types.LongType.__with({
   compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
 });
 
+/**
+ * An avsc type for an Avro schema with every `long` decoded to bigint. The registry entry covers
+ * `"long"` written as a name; the hook covers `{"type": "long"}` written as an object (DuckDB
+ * writes its manifests so), which avsc would otherwise build as its own, lossy long.
+ */
+export function typeWithBigintLongs(schema: avro.Schema): avro.Type {
+  return avro.Type.forSchema(schema, {
+    registry: { long: bigintLong },
+    typeHook: (s: avro.Schema) => (typeof s === 'object' && s !== null && !Array.isArray(s) && (s as { type?: unknown }).type === 'long' ? bigintLong : undefined),
+  });
+}
+
 export interface AvroFile {
   type: avro.Type;
   codec: string;
@@ -34,7 +46,7 @@ export interface AvroFile {
 /** Decodes a whole Avro container file held in memory. Codecs: null and deflate. */
 export async function readAvroFile(bytes: Uint8Array, location: string): Promise<AvroFile> {
   const decoder = new avro.streams.BlockDecoder({
-    parseHook: (schema: avro.Schema) => avro.Type.forSchema(schema, { registry: { long: bigintLong } }),
+    parseHook: typeWithBigintLongs,
   });
   let header: { type: avro.Type; codec: string; metadata: Record<string, Buffer> } | undefined;
   decoder.on('metadata', (type: avro.Type, codec: string, h: { meta: Record<string, Buffer> }) => {

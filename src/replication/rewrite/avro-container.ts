@@ -8,7 +8,7 @@
  * from. Longs decode to bigint (Iceberg ids and sizes are 64-bit), exactly as avro-file.ts does.
  */
 import avro from 'avsc';
-import { bigintLong } from '../../iceberg/avro-file.ts';
+import { typeWithBigintLongs } from '../../iceberg/avro-file.ts';
 import { avroCodec } from './avro-codecs.ts';
 
 const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj" 1
@@ -87,7 +87,7 @@ export function readAvroContainer(bytes: Uint8Array, location: string): AvroCont
   if (!schemaBytes) throw c.error('no avro.schema in header');
   const codec = metadata.get('avro.codec')?.toString('utf8') || 'null';
   const decompress = avroCodec(codec, location);
-  const type = avro.Type.forSchema(JSON.parse(schemaBytes.toString('utf8')) as avro.Schema, { registry: { long: bigintLong } });
+  const type = typeWithBigintLongs(JSON.parse(schemaBytes.toString('utf8')) as avro.Schema);
   const blocks: AvroRecord[][] = [];
   while (c.pos < c.buf.length) {
     const count = c.long();
