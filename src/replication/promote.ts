@@ -150,9 +150,11 @@ export class Promoter {
    */
   async #measureLoss(destination: PromotableDestination, entity: EntityRef | null): Promise<LostChanges[]> {
     const rows = await replicationStatus(this.#outbox, [destination.name], entity ?? undefined, undefined, { ignorePromotions: true });
+    // A table promoted on its own before lost what it lost then; promoting its destination loses nothing more of it.
+    const promotedAlready = new Set((await this.#store.list(destination.name)).flatMap((p) => (p.entity ? [entityKey(p.entity)] : [])));
     const lost: LostChanges[] = [];
     for (const row of rows) {
-      if (row.eventsBehind === 0) continue;
+      if (row.eventsBehind === 0 || (entity === null && promotedAlready.has(entityKey(row.entity)))) continue;
       const selected = row.entity.name === undefined
         ? destination.selector.selectsNamespace(row.entity.namespace)
         : destination.selector.selectsTable(row.entity.namespace, row.entity.name);
