@@ -9,6 +9,8 @@
 import { ConfigError, readConfigFile } from '../config/config-file.ts';
 import { loadServerConfig } from '../config/server-config.ts';
 import { resolveReplication } from '../replication/destinations.ts';
+import { baseUrl, call, parseFlags, UsageError, type Flags } from './admin-client.ts';
+import { promote, PROMOTE_HELP } from './promote.ts';
 import { formatStatusTable, type StatusAnswer } from './status-table.ts';
 import { serve } from './serve.ts';
 import { conformance, CONFORMANCE_HELP } from './conformance.ts';
@@ -23,6 +25,8 @@ Commands:
   backfill              replicate tables that exist but were never shipped (and catch up writes made
                         around the proxy), showing progress until done
   pause, resume         hold or release replication of a destination, or of one table in it
+  promote               failover: stop replicating into a replica (or one table of it) and make it
+                        writable; refuses when it is behind unless --force
   config check          validate a configuration file and show what it configures
   conformance URL       check an Iceberg REST catalog (this one, a replica with --read-only, any
                         other): protocol checks, PyIceberg, Spark, Apache's REST Compatibility Kit;
@@ -38,6 +42,7 @@ Examples:
   icerelay status --table sales.orders --json
   icerelay backfill --destination eu
   icerelay pause --destination eu --table sales.orders
+  icerelay promote --destination eu --table sales.orders
   icerelay config check --config icerelay.yaml
   icerelay conformance http://127.0.0.1:8181/replicas/local --read-only
 
@@ -72,6 +77,7 @@ being recorded; they ship after \`icerelay resume\`.
 
 Releases paused tables, and retries failed ones at once (their attempt count starts over).
 `,
+  promote: PROMOTE_HELP,
   config: `icerelay config check [--config FILE]
 
 Validates the configuration file (--config or ICERELAY_CONFIG) with the environment it would start
@@ -80,56 +86,6 @@ it is invalid.
 `,
   conformance: CONFORMANCE_HELP,
 };
-
-class UsageError extends Error {}
-
-interface Flags {
-  values: Map<string, string>;
-  switches: Set<string>;
-}
-
-function parseFlags(args: string[], withValue: string[], switches: string[]): Flags {
-  const flags: Flags = { values: new Map(), switches: new Set() };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    if (withValue.includes(name)) {
-      const value = inline ?? args[++i];
-      if (value === undefined || value === '') throw new UsageError(`${name} needs a value`);
-      flags.values.set(name, value);
-    } else if (switches.includes(arg)) {
-      flags.switches.add(arg);
-    } else {
-      throw new UsageError(`unknown argument '${arg}'`);
-    }
-  }
-  return flags;
-}
-
-const baseUrl = (flags: Flags) => (flags.values.get('--url') ?? process.env.ICERELAY_URL ?? 'http://127.0.0.1:8181').replace(/\/+$/, '');
-
-async function call(url: string, method: 'GET' | 'POST', body?: unknown): Promise<unknown> {
-  let response: Response;
-  try {
-    response = await fetch(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch (error) {
-    throw new Error(`cannot reach Icerelay at ${new URL(url).origin}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message} (is it running? --url or ICERELAY_URL)`);
-  }
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  if (!response.ok) {
-    const message = (parsed as { error?: { message?: string } } | undefined)?.error?.message ?? text.slice(0, 300);
-    // A 400 is about what was asked (a destination or table name): a usage error.
-    if (response.status === 400) throw new UsageError(message);
-    throw new Error(`${method} ${new URL(url).pathname} answered ${response.status}: ${message}`);
-  }
-  return parsed;
-}
 
 async function fetchStatus(flags: Flags): Promise<StatusAnswer> {
   const table = flags.values.get('--table');
@@ -256,6 +212,7 @@ export async function runCli(argv: string[]): Promise<void> {
       case 'pause':
       case 'resume': code = await pauseOrResume(command, rest); break;
       case 'backfill': code = await backfill(rest); break;
+      case 'promote': code = await promote(rest); break;
       case 'config': code = configCheck(rest); break;
       case 'conformance': code = await conformance(rest); break;
       default: throw new UsageError(`unknown command '${command}'`);

@@ -167,6 +167,7 @@ async function startProxyInFront(config: ServerConfig, file: ConfigFile, databas
       wake: () => replication.wake(),
       reconcile: replication.destinations.length > 0 ? () => replication.reconcile() : undefined,
       rules: replication.rules,
+      promoter: replication.promoter,
       logger,
       health: { checkUpstream: upstreamConfigCheck(healthUpstream), checkDatabase: databaseCheck(database.db) },
     }),

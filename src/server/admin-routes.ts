@@ -8,6 +8,8 @@
  *   know at their current state are recorded and shipped), answering what it found;
  * - `/admin/v1/replication/rules[/{id}]`: list, add, change and delete replication rules (rules-routes.ts);
  * - `GET /admin/v1/audit?table=ns.t&since=&until=&limit=N`: who made which mutation (audit-routes.ts);
+ * - `POST /admin/v1/replication/promote`, `GET /admin/v1/replication/promotions`: failover to a
+ *   replica, and what was promoted (promotion-routes.ts);
  * - `GET /healthz`, `GET /readyz`: liveness and readiness (health.ts);
  * - `GET /metrics`: Prometheus metrics (metrics.ts);
  * - `GET /ui`: the status page, and the lag history it charts (status-page.ts);
@@ -20,12 +22,14 @@ import { Hono } from 'hono';
 import { badRequest, IcebergError } from '../errors/iceberg-error.ts';
 import { toEventPayload } from '../outbox/event-payload.ts';
 import type { OutboxStore } from '../outbox/outbox-store.ts';
+import type { Promoter } from '../replication/promote.ts';
 import type { ReconcileResult } from '../replication/reconciler.ts';
 import { replicationStatus, summarize, type InFlightLookup } from '../replication/status.ts';
 import { toJson } from '../util/json.ts';
 import { registerApiDocs } from './api-docs.ts';
 import { registerHealthRoutes, type HealthChecks } from './health.ts';
 import type { Metrics } from './metrics.ts';
+import { registerPromotionRoutes } from './promotion-routes.ts';
 import { registerStatusPage } from './status-page.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
 import { registerRulesRoutes } from './rules-routes.ts';
@@ -44,6 +48,8 @@ export interface AdminOptions {
   wake?: () => void;
   /** Runs one reconciliation pass (the backfill). */
   reconcile?: () => Promise<ReconcileResult>;
+  /** Failover to a replica (promote); without it the promotion routes are not served. */
+  promoter?: Promoter;
   /** What `/readyz` checks; without it, `/healthz` and `/readyz` are not served. */
   health?: HealthChecks;
   /** The replication rules in force; without it, the rules routes are not served. */
@@ -113,6 +119,7 @@ export function createAdminApp(outbox: OutboxStore, options: AdminOptions = {}):
   registerAuditRoutes(app, outbox);
   if (options.rules) registerRulesRoutes(app, { rules: options.rules, reconcile: options.reconcile, logger: options.logger });
   registerApiDocs(app);
+  if (options.promoter) registerPromotionRoutes(app, options.promoter);
   if (options.health) registerHealthRoutes(app, options.health);
   if (metrics) {
     app.get('/metrics', async () => new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }));
