@@ -6,7 +6,7 @@
  * operation its summary names (`append`, `overwrite`, `delete`, `replace`): added when the outcome
  * is `committed`, attempted otherwise. Snapshot ids stay decimal strings (63-bit).
  */
-import { isJsonObject, parseJson, type JsonValue } from '../util/json.ts';
+import { isJsonObject, parseJson, type JsonObject, type JsonValue } from '../util/json.ts';
 import { scrubText } from '../util/redact.ts';
 import type { AuditRow } from './audit-query.ts';
 import type { EntityRef, MutationKind, OutcomeStatus } from './outbox.ts';
@@ -81,9 +81,11 @@ function requestedSnapshots(kind: MutationKind, body: string | null, entity: Ent
   if (!isJsonObject(parsed)) return [];
   let updates: JsonValue | undefined = parsed.updates;
   if (kind === 'commit-transaction') {
+    // This table's change, found by its identifier (the request's order is not the events' order
+    // when a change named no valid identifier).
     const changes = Array.isArray(parsed['table-changes']) ? parsed['table-changes'] : [];
-    updates = changes.find((c) => isJsonObject(c) && sameIdentifier(c.identifier, entity)) ?? undefined;
-    updates = isJsonObject(updates) ? updates.updates : undefined;
+    const change = changes.find((c): c is JsonObject => isJsonObject(c) && sameIdentifier(c.identifier, entity));
+    updates = change?.updates;
   }
   if (!Array.isArray(updates)) return [];
   const out: AuditSnapshot[] = [];
