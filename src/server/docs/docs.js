@@ -127,7 +127,8 @@ function schemaView(schema, file, open = [], expanded = false) {
   const label = typeLabel(schema);
   if (label) box.append(el('span', { className: 'type', text: label }));
   if (schema.title) box.append(el('span', { className: 'title', text: ` ${schema.title}` }));
-  box.append(text(schema.description, 'text schema-text'));
+  // append() would write a missing description as the text "null".
+  if (schema.description) box.append(text(schema.description, 'text schema-text'));
   const required = new Set(schema.required ?? []);
   if (schema.properties) {
     box.append(el('ul', { className: 'props' }, Object.entries(schema.properties).map(([name, child]) => el('li', {},
@@ -174,8 +175,21 @@ function collectOperations(doc) {
   return operations;
 }
 
-function mediaView(content, file) {
+/** Where an erratum of the document (`x-icerelay-errata`) says Icerelay answers another schema than the one documented. */
+function servedSchema(schema, file) {
+  if (typeof schema?.$ref !== 'string') return { schema, file, erratum: null };
+  const target = resolve(schema.$ref, file);
+  for (const erratum of documents[MAIN_DOCUMENT]['x-icerelay-errata'] ?? []) {
+    const documented = resolve(erratum.responseSchema.documented, MAIN_DOCUMENT);
+    if (documented.node === target.node) return { schema: { $ref: erratum.responseSchema.served }, file: MAIN_DOCUMENT, erratum };
+  }
+  return { schema, file, erratum: null };
+}
+
+/** `answers`: response bodies (errata apply); `expanded`: the top schema opened (errors' stay closed: they are all alike). */
+function mediaView(content, file, answers = false, expanded = true) {
   return Object.entries(content ?? {}).map(([type, media]) => {
+    const served = answers ? servedSchema(media.schema, file) : { schema: media.schema, file, erratum: null };
     const examples = Object.entries(media.examples ?? {}).map(([name, example]) => {
       const resolved = deref(example, file).node;
       return el('div', { className: 'example-block' }, el('div', { className: 'sub-label', text: `example ${name}` }),
@@ -183,7 +197,8 @@ function mediaView(content, file) {
     });
     return el('div', { className: 'media' },
       el('div', { className: 'media-type' }, el('code', { text: type })),
-      media.schema ? schemaView(media.schema, file, [], true) : null,
+      served.erratum ? el('div', { className: 'erratum', text: `Icerelay answers ${served.schema.$ref.split('/').pop()} here, not the ${media.schema.$ref.split('/').pop()} Iceberg's document names (see the errata under "About this API").` }) : null,
+      served.schema ? schemaView(served.schema, served.file, [], expanded) : null,
       media.example !== undefined ? el('div', { className: 'example-block' }, el('div', { className: 'sub-label', text: 'example' }), el('pre', { className: 'example', text: pretty(media.example) })) : null,
       examples);
   });
@@ -215,7 +230,7 @@ function responsesView(responses, file) {
     });
     return el('div', { className: `response status-${String(status)[0]}` },
       el('div', { className: 'response-head' }, el('span', { className: 'status', text: status }), text(response.description, 'text inline')),
-      headers, mediaView(response.content, at));
+      headers, mediaView(response.content, at, true, String(status).startsWith('2')));
   }));
 }
 
@@ -255,7 +270,9 @@ function renderIntro(doc) {
   intro.replaceChildren(
     el('h2', { id: 'doc-title' }, doc.info?.title ?? 'API', el('span', { className: 'version', text: ` ${doc.info?.version ?? ''}` })),
     text(doc.info?.summary, 'text lead'),
-    el('details', { className: 'about' }, el('summary', { text: 'About this API' }), text(doc.info?.description)),
+    el('details', { className: 'about' }, el('summary', { text: 'About this API' }), text(doc.info?.description),
+      (doc['x-icerelay-errata'] ?? []).length > 0 ? el('h4', { text: 'Errata of Apache Iceberg\'s document' }) : null,
+      (doc['x-icerelay-errata'] ?? []).map((erratum) => text(erratum.description))),
     el('div', { className: 'servers' }, el('h4', { text: 'Servers' }), (doc.servers ?? []).map((s) => el('div', { className: 'server' }, el('code', { text: s.url }), text(s.description, 'text inline')))),
   );
 }
