@@ -150,10 +150,12 @@ describe('icerelay conformance', () => {
   }
 
   it('checks the replica endpoint read-only: reads of a replicated table work, every write is refused, rck is skipped', async () => {
-    expect((await send(proxy.url, 'POST', '/v1/namespaces', { namespace: ['shop'] })).status).toBe(200);
+    // Two namespaces, so that the namespace listing has pages to check.
+    for (const namespace of ['archive', 'shop']) expect((await send(proxy.url, 'POST', '/v1/namespaces', { namespace: [namespace] })).status).toBe(200);
     expect((await send(proxy.url, 'POST', '/v1/namespaces/shop/tables', { name: 'orders', schema })).status).toBe(200);
     const replica = `${proxy.url}/replicas/local`;
-    for (let i = 0; i < 100 && (await send(replica, 'GET', '/v1/namespaces/shop/tables/orders')).status !== 200; i++) await new Promise((r) => setTimeout(r, 200));
+    const replicated = async () => (await send(replica, 'GET', '/v1/namespaces/shop/tables/orders')).status === 200 && (await send(replica, 'GET', '/v1/namespaces/archive')).status === 200;
+    for (let i = 0; i < 100 && !(await replicated()); i++) await new Promise((r) => setTimeout(r, 200));
     const run = await icerelay(['conformance', replica, '--read-only', '--runners', 'protocol,rck', '--output', 'replica']);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     const { json, junit } = await reports('replica');
@@ -161,7 +163,7 @@ describe('icerelay conformance', () => {
     const [protocol, rck] = json.runners;
     expect(protocol!.checks.filter((c) => c.status !== 'passed')).toEqual([]);
     const names = protocol!.checks.map((c) => c.name);
-    expect(names).toEqual(expect.arrayContaining(['config-read-only', 'table-load', 'table-etag', 'forbidden-create-table', 'forbidden-commit-table', 'forbidden-drop-table', 'unchanged-after-writes']));
+    expect(names).toEqual(expect.arrayContaining(['config-read-only', 'table-load', 'table-etag', 'namespace-list-pages', 'forbidden-create-table', 'forbidden-commit-table', 'forbidden-drop-table', 'unchanged-after-writes']));
     expect(rck!.checks).toEqual([expect.objectContaining({ name: 'rck', status: 'skipped', reason: expect.stringContaining('read-only') })]);
     expect(junit.suites.map((s) => [s.name, s.skipped])).toEqual([['protocol', 0], ['rck', 1]]);
     expectConsistent(run, json, junit);
