@@ -177,14 +177,15 @@ run_conformance_suite() {
   step "RCK against the built-in catalog on Postgres"
   with_catalog ICERELAY_DATABASE_URL="$(fresh_postgres_url)" -- rck-postgres "bash conformance/rck/run.sh @URL" || failed=1
 
-  step "PyIceberg, Spark, cross-engine, workload, replication and read-only replica with the warehouse on local disk"
+  step "PyIceberg, Spark, cross-engine, workload, replication, read-only replica and the Spark snippets of docs/connect.md with the warehouse on local disk"
   with_catalog -- \
     pyiceberg-local "bash conformance/pyiceberg/run.sh @URL" \
     spark-local "bash conformance/spark/run.sh @URL" \
     cross-engine-local "bash conformance/common/cross_engine.sh @URL" \
     workload-local "bash conformance/workload/run.sh @URL" \
     replication-local "bash conformance/replication/run.sh @URL --replica local --dest-prefix file://@DATA/replicas/local/" \
-    replica-readonly "bash conformance/replica/run.sh @URL/replicas/local" || failed=1
+    replica-readonly "bash conformance/replica/run.sh @URL/replicas/local" \
+    docs-snippets-spark "bash conformance/docs/run.sh @URL --engine spark" || failed=1
 
   step "PyIceberg, Spark, cross-engine and replication (into a folder) with the warehouse on S3"
   curl -sf -X PUT "$s3/$bucket" > /dev/null || true

@@ -1,7 +1,8 @@
 /**
  * The configuration file (`icerelay.yaml`): its schema, `${VAR}` substitution for secrets, and
  * validation errors that name the field. Every field is optional; what is missing falls back to
- * the environment variables and defaults of server-config.ts. README.md documents each field.
+ * the environment variables and defaults of server-config.ts. docs/configuration.md documents each
+ * field (test/docs/ checks that none is left out).
  */
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
