@@ -21,8 +21,10 @@ import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type StateDatabase } from '../../src/catalog/database.ts';
 import { OutboxStore } from '../../src/outbox/outbox-store.ts';
+import { Promoter } from '../../src/replication/promote.ts';
 import { ReplicationRules } from '../../src/replication/replication-rules.ts';
 import { RulesStore } from '../../src/replication/rules-store.ts';
+import { EVERYTHING, TableSelector } from '../../src/replication/table-selector.ts';
 import { createAdminApp } from '../../src/server/admin-routes.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import { listen, requestListener } from '../../src/server/http-server.ts';
@@ -42,7 +44,8 @@ const operationKey = (method: string, template: string) => `${method} ${template
 
 // --- the document -----------------------------------------------------------------------------
 
-describe('spec/openapi.yaml', () => {
+// Generous limits: a loaded CI machine validates and starts processes far slower than a quiet one.
+describe('spec/openapi.yaml', { timeout: 60_000 }, () => {
   it('is a valid OpenAPI document, and so is the Iceberg document it references', async () => {
     for (const file of [MAIN_DOCUMENT, 'iceberg-rest-catalog-open-api.yaml']) {
       const validator = new Validator();
@@ -128,7 +131,7 @@ function routeCoverage(app: Hono): { undocumented: string[]; unserved: string[] 
   };
 }
 
-describe('the admin app', () => {
+describe('the admin app', { timeout: 60_000 }, () => {
   let dir: string;
   let database: StateDatabase;
   let outbox: OutboxStore;
@@ -154,6 +157,7 @@ describe('the admin app', () => {
     wake: () => {},
     reconcile: async () => ({ tables: 0, observed: 0, skipped: 0 }),
     health: { checkUpstream: async () => {}, checkDatabase: async () => {} },
+    promoter: new Promoter({ outbox, destinations: [{ name: 'local', catalog: { type: 'builtin' }, namespacePrefix: [], selector: new TableSelector(EVERYTHING) }] }),
   });
 
   it('serves exactly the routes spec/openapi.yaml documents for it', () => {
@@ -203,7 +207,7 @@ async function exchange(base: string, method: string, target: string, body?: unk
 const bodyOf = <T>(answer: RawAnswer) => JSON.parse(answer.body) as T;
 const errorTypeOf = (answer: RawAnswer) => bodyOf<{ error: { type: string } }>(answer).error.type;
 
-describe('a running Icerelay answers as spec/openapi.yaml says', () => {
+describe('a running Icerelay answers as spec/openapi.yaml says', { timeout: 120_000 }, () => {
   let dir: string;
   let icerelay: IcerelayChild;
   /** In front of a closed port, without replication: not ready, nothing to backfill. */
@@ -492,6 +496,31 @@ describe('a running Icerelay answers as spec/openapi.yaml says', () => {
     for (const file of SPEC_FILES.filter((f) => f !== MAIN_DOCUMENT)) {
       expect((await exchange(base, 'GET', `/admin/${file}`)).body).toBe(await readFile(join(SPEC_DIR, file), 'utf8'));
     }
+  });
+
+  it('answers the promotion routes as documented: refused while behind, promoted with force, listed', async () => {
+    const promote = '/admin/v1/replication/promote';
+    const listed = async () => bodyOf<{ promotions: { table: string | null }[] }>(await exchange(base, 'GET', '/admin/v1/replication/promotions')).promotions;
+    expect(await listed()).toEqual([]);
+    const op = contract.findOperation('POST', promote, 'root')!;
+    for (const bad of [{}, { destination: 'local', table: 'events' }, { destination: 'local', force: 'yes' }, { destination: 'local', also: true }]) {
+      expect(contract.checkRequestBody(op, bad), JSON.stringify(bad)).not.toEqual([]);
+      expect((await exchange(base, 'POST', promote, bad)).status, JSON.stringify(bad)).toBe(400);
+    }
+    expect((await exchange(base, 'POST', promote, { destination: 'elsewhere' })).status).toBe(400);
+    expect((await exchange(base, 'POST', promote, 'promote everything')).status).toBe(400);
+
+    // Behind: its queue held while the source commits.
+    expect((await exchange(base, 'POST', '/admin/v1/replication/pause', { destination: 'local', table: 'spec.events' })).status).toBe(200);
+    expect((await exchange(base, 'POST', table('events'), { requirements: [], updates: [{ action: 'set-properties', updates: { stage: 'promoted' } }] })).status).toBe(200);
+    const target = { destination: 'local', table: 'spec.events' };
+    expect(contract.checkRequestBody(op, { ...target, force: true })).toEqual([]);
+    const refused = await exchange(base, 'POST', promote, target);
+    expect([refused.status, errorTypeOf(refused)]).toEqual([409, 'ReplicaBehindException']);
+    expect((await exchange(base, 'POST', promote, { ...target, force: true })).status).toBe(200);
+    expect((await listed()).map((p) => p.table)).toEqual(['spec.events']);
+    const status = bodyOf<{ tables: { state: string }[] }>(await exchange(base, 'GET', '/admin/v1/replication/status?table=spec.events'));
+    expect(status.tables.map((t) => t.state)).toEqual(['promoted']);
   });
 
   it('was seen giving every status and content type documented for its own operations', () => {
