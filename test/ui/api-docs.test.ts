@@ -39,7 +39,7 @@ if (noChromium) {
   });
 }
 
-describe.skipIf(browserSkip !== undefined || noChromium !== undefined)(`the API reference in Chromium${browserSkip ? ` (skipped: ${browserSkip})` : ''}`, () => {
+describe.skipIf(browserSkip !== undefined || noChromium !== undefined)(`the API reference in Chromium${browserSkip ? ` (skipped: ${browserSkip})` : ''}`, { timeout: 60_000 }, () => {
   let dir: string;
   let database: StateDatabase;
   let server: Server;
