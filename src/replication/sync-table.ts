@@ -25,6 +25,7 @@
 import type { Identifier } from '../catalog/identifiers.ts';
 import { readTableMetadata, writeTableMetadata } from '../catalog/metadata-files.ts';
 import type { TableMetadata } from '../iceberg/types.ts';
+import { idKey } from '../util/int64.ts';
 import { ObjectExistsError } from '../storage/object-store.ts';
 import type { StoreResolver } from '../storage/store-resolver.ts';
 import { ensureNamespaces, ReplicaConflictError, type ReplicaCatalog } from './commit/replica-catalog.ts';
@@ -41,7 +42,6 @@ import {
   rewriteManifestList,
   type ReferencedFile,
   type RewrittenFileValues,
-  type RewrittenManifest,
 } from './rewrite/rewrite-avro.ts';
 import { snapshotMetadataFiles } from './rewrite/rewrite-metadata.ts';
 import { deleteExpiredFiles } from './retention/expire-files.ts';
@@ -76,6 +76,8 @@ export interface TableSyncResult {
   deleteFilesRewritten: number;
   /** Such files found already at the destination (an earlier sync wrote them). */
   deleteFilesPresent: number;
+  /** Manifests the new snapshots carry over from snapshots the replica holds: neither read nor rewritten. */
+  manifestsReused: number;
   /** Replica files deleted because the destination's retention expired every snapshot reaching them. */
   filesExpired: number;
 }
@@ -115,14 +117,23 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
   // Copy before pointer: every file the new snapshots reference exists at the destination first.
   const newIds = plan.newSnapshots.map((s) => s['snapshot-id']);
   const copies: CopyItem[] = [];
-  const rewritten = new Map<string, RewrittenManifest>();
   const deleteFiles = new Map<string, Promise<RewrittenDeleteFile>>();
   copies.push(...newStatisticsFiles(source, current?.metadata, ctx.map));
+  // Rewritten length by source manifest: of those written now and of those the replica holds.
+  const manifestLengths = new Map<string, number | bigint>();
+  const held = await manifestsHeldByReplica(ctx, current?.metadata, plan.newSnapshots);
+  let manifestsReused = 0;
   for (const file of snapshotMetadataFiles(source, newIds)) {
     if (file.kind !== 'manifest-list') continue;
     const listBytes = await ctx.sourceStores.storeFor(file.location).read(file.location);
     for (const entry of readManifestListEntries(listBytes, file.location)) {
-      if (rewritten.has(entry.path)) continue;
+      if (manifestLengths.has(entry.path)) continue;
+      const heldLength = held.get(ctx.map.map(entry.path, `manifest listed in ${file.location}`));
+      if (heldLength !== undefined) {
+        manifestLengths.set(entry.path, heldLength);
+        manifestsReused++;
+        continue;
+      }
       const manifestBytes = await ctx.sourceStores.storeFor(entry.path).read(entry.path);
       let manifest = rewriteManifest(manifestBytes, entry.path, ctx.map);
       // Delete files first: the manifest is written with their new sizes, after they exist.
@@ -149,11 +160,10 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
       });
       if (values.size > 0) manifest = rewriteManifest(manifestBytes, entry.path, ctx.map, { rewrittenFiles: values });
       await ctx.replicaStores.storeFor(manifest.destinationLocation).write(manifest.destinationLocation, manifest.bytes);
-      rewritten.set(entry.path, manifest);
+      manifestLengths.set(entry.path, manifest.length);
     }
     // Written after its manifests: a list never names a manifest that is not there.
-    const lengths = new Map([...rewritten].map(([path, m]) => [path, m.length]));
-    const list = rewriteManifestList(listBytes, file.location, ctx.map, lengths);
+    const list = rewriteManifestList(listBytes, file.location, ctx.map, manifestLengths);
     await ctx.replicaStores.storeFor(list.destinationLocation).write(list.destinationLocation, list.bytes);
   }
   const copied = await ctx.copyFiles(dedupe(copies), options.onProgress);
@@ -187,8 +197,30 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
     bytesCopied: copied.bytes,
     deleteFilesRewritten: deletes.filter((d) => d.written).length,
     deleteFilesPresent: deletes.filter((d) => !d.written).length,
+    manifestsReused,
     filesExpired: expired.deleted,
   };
+}
+
+/**
+ * The manifests the replica already holds that the new snapshots may carry over from their
+ * parents: destination location -> length of the replica's file (from the parent's manifest list
+ * at the destination). Manifests are immutable and uniquely named, and a replica snapshot exists
+ * only once every file it reaches was copied, so these are neither read nor rewritten again: a
+ * commit costs the manifests it adds, not the table's whole history.
+ */
+async function manifestsHeldByReplica(ctx: TableSyncContext, replica: TableMetadata | undefined, newSnapshots: TableMetadata['snapshots']): Promise<Map<string, bigint>> {
+  const held = new Map<string, bigint>();
+  if (!replica) return held;
+  const replicaLists = new Map(replica.snapshots.map((s) => [idKey(s['snapshot-id']), s['manifest-list']]));
+  const parents = new Set(newSnapshots.flatMap((s) => (s['parent-snapshot-id'] === undefined || s['parent-snapshot-id'] === null ? [] : [idKey(s['parent-snapshot-id'])])));
+  for (const parent of parents) {
+    const list = replicaLists.get(parent);
+    if (list === undefined) continue;
+    const bytes = await ctx.replicaStores.storeFor(list).read(list);
+    for (const entry of readManifestListEntries(bytes, list)) held.set(entry.path, entry.length);
+  }
+  return held;
 }
 
 function unchangedResult(current: { metadataLocation: string; metadata: TableMetadata }, behind: boolean): TableSyncResult {
@@ -203,6 +235,7 @@ function unchangedResult(current: { metadataLocation: string; metadata: TableMet
     bytesCopied: 0,
     deleteFilesRewritten: 0,
     deleteFilesPresent: 0,
+    manifestsReused: 0,
     filesExpired: 0,
   };
 }

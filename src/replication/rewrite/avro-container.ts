@@ -70,7 +70,41 @@ function encodeLong(value: number): Buffer {
   return Buffer.from(out);
 }
 
-export function readAvroContainer(bytes: Uint8Array, location: string): AvroContainer {
+/**
+ * Compiled types by schema text. Compiling one (avsc generates code per record type) costs more
+ * than decoding a small manifest, and a table's manifests share a handful of schemas (one per
+ * partition spec and format version), so each is compiled once per process.
+ */
+const compiledTypes = new Map<string, avro.Type>();
+const MAX_COMPILED_TYPES = 256;
+
+export function typeForSchema(schemaText: string): avro.Type {
+  let type = compiledTypes.get(schemaText);
+  if (!type) {
+    type = typeWithBigintLongs(JSON.parse(schemaText) as avro.Schema);
+    // Evicts the oldest when full: a bound for a process that sees many tables' schemas.
+    if (compiledTypes.size >= MAX_COMPILED_TYPES) compiledTypes.delete(compiledTypes.keys().next().value!);
+    compiledTypes.set(schemaText, type);
+  }
+  return type;
+}
+
+/** A container file's header and its blocks, decompressed but not decoded. */
+export interface AvroBlocks {
+  location: string;
+  codec: string;
+  /** Header key-value metadata in file order, avro.* keys included. */
+  metadata: Map<string, Buffer>;
+  /** The exact header bytes (magic, metadata, sync marker). */
+  header: Buffer;
+  sync: Buffer;
+  /** The writer's schema, as the header holds it. */
+  schema: unknown;
+  schemaText: string;
+  blocks: { count: number; data: Buffer }[];
+}
+
+export function readAvroBlocks(bytes: Uint8Array, location: string): AvroBlocks {
   const c = new Cursor(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), location);
   if (!c.bytes(4).equals(MAGIC)) throw c.error('not an Avro container file (bad magic)');
   const metadata = new Map<string, Buffer>();
@@ -87,39 +121,71 @@ export function readAvroContainer(bytes: Uint8Array, location: string): AvroCont
   if (!schemaBytes) throw c.error('no avro.schema in header');
   const codec = metadata.get('avro.codec')?.toString('utf8') || 'null';
   const decompress = avroCodec(codec, location);
-  const type = typeWithBigintLongs(JSON.parse(schemaBytes.toString('utf8')) as avro.Schema);
-  const blocks: AvroRecord[][] = [];
+  const schemaText = schemaBytes.toString('utf8');
+  const blocks: AvroBlocks['blocks'] = [];
   while (c.pos < c.buf.length) {
     const count = c.long();
     const data = decompress.decompress(c.bytes(c.long()));
     if (!c.bytes(16).equals(sync)) throw c.error('sync marker mismatch');
-    const records: AvroRecord[] = [];
-    let pos = 0;
-    for (let i = 0; i < count; i++) {
-      const { value, offset } = type.decode(data, pos);
-      if (offset < 0) throw c.error(`block record ${i} is truncated`);
-      records.push(value as AvroRecord);
-      pos = offset;
-    }
-    if (pos !== data.length) throw c.error('block has bytes after its last record');
-    blocks.push(records);
+    blocks.push({ count, data });
   }
-  return { location, type, codec, metadata, header, sync, blocks };
+  return { location, codec, metadata, header, sync, schema: parsedSchema(schemaText), schemaText, blocks };
 }
 
-/** Encodes `blocks` (same shape as the source's) under the source header, sync marker and codec. */
-export function writeAvroContainer(source: AvroContainer, blocks: AvroRecord[][]): Buffer {
+/** Writes blocks of encoded records under the source's header, sync marker and codec. */
+export function writeAvroBlocks(source: Pick<AvroBlocks, 'header' | 'sync' | 'codec' | 'location'>, blocks: { count: number; data: Buffer }[]): Buffer {
   const codec = avroCodec(source.codec, source.location);
   const parts: Buffer[] = [source.header];
-  for (const records of blocks) {
-    if (records.length === 0) continue;
-    const data = codec.compress(Buffer.concat(records.map((r) => encodeRecord(source, r))));
-    parts.push(encodeLong(records.length), encodeLong(data.length), data, source.sync);
+  for (const { count, data } of blocks) {
+    if (count === 0) continue;
+    const compressed = codec.compress(data);
+    parts.push(encodeLong(count), encodeLong(compressed.length), compressed, source.sync);
   }
   return Buffer.concat(parts);
 }
 
-function encodeRecord(source: AvroContainer, record: AvroRecord): Buffer {
+const parsedSchemas = new Map<string, unknown>();
+
+function parsedSchema(schemaText: string): unknown {
+  let schema = parsedSchemas.get(schemaText);
+  if (schema === undefined) {
+    schema = JSON.parse(schemaText);
+    if (parsedSchemas.size >= MAX_COMPILED_TYPES) parsedSchemas.delete(parsedSchemas.keys().next().value!);
+    parsedSchemas.set(schemaText, schema);
+  }
+  return schema;
+}
+
+/** Decodes one record of `type` at `pos` of a block, with the file named in errors. */
+export function decodeRecord(type: avro.Type, data: Buffer, pos: number, location: string): { value: AvroRecord; offset: number } {
+  const { value, offset } = type.decode(data, pos);
+  if (offset < 0) throw new Error(`Cannot read Avro file ${location}: a record at block byte ${pos} is truncated`);
+  return { value: value as AvroRecord, offset };
+}
+
+export function readAvroContainer(bytes: Uint8Array, location: string): AvroContainer {
+  const file = readAvroBlocks(bytes, location);
+  const type = typeForSchema(file.schemaText);
+  const blocks = file.blocks.map(({ count, data }) => {
+    const records: AvroRecord[] = [];
+    let pos = 0;
+    for (let i = 0; i < count; i++) {
+      const { value, offset } = decodeRecord(type, data, pos, location);
+      records.push(value);
+      pos = offset;
+    }
+    if (pos !== data.length) throw new Error(`Cannot read Avro file ${location}: a block has bytes after its last record`);
+    return records;
+  });
+  return { location, type, codec: file.codec, metadata: file.metadata, header: file.header, sync: file.sync, blocks };
+}
+
+/** Encodes `blocks` (same shape as the source's) under the source header, sync marker and codec. */
+export function writeAvroContainer(source: AvroContainer, blocks: AvroRecord[][]): Buffer {
+  return writeAvroBlocks(source, blocks.map((records) => ({ count: records.length, data: Buffer.concat(records.map((r) => encodeRecord(source, r))) })));
+}
+
+export function encodeRecord(source: Pick<AvroContainer, 'type' | 'location'>, record: AvroRecord): Buffer {
   const errors: string[] = [];
   const valid = source.type.isValid(record, { errorHook: (path) => errors.push(path.join('.')) });
   if (!valid) throw new Error(`Cannot write Avro file for ${source.location}: invalid value at ${errors.join(', ')}`);

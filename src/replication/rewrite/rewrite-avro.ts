@@ -5,10 +5,15 @@
  * list with the new manifest lengths (rewriteManifestList): a list entry's `manifest_length` must be
  * the length of the file the replica will hold, and a stale length makes readers fail or misread.
  * Only location-bearing values change; the header (schema, partition spec, format version, content,
- * sync marker) and codec are kept byte for byte and every other record value is re-encoded as read.
+ * sync marker) and codec are kept byte for byte, and so is every other value: records are walked
+ * with a scanner compiled from the schema and new bytes are spliced in where a path is. Entries of
+ * position-delete files (whose bounds hold data file paths) and of delete files rewritten with new
+ * sizes are decoded, changed and encoded whole instead.
  */
+import type avro from 'avsc';
 import type { LocationMap } from './location-map.ts';
-import { readAvroContainer, writeAvroContainer, type AvroContainer, type AvroRecord } from './avro-container.ts';
+import { decodeRecord, encodeRecord, readAvroBlocks, readAvroContainer, typeForSchema, writeAvroBlocks, type AvroBlocks, type AvroRecord } from './avro-container.ts';
+import { AvroScanError, compileRecordScanner, encodeString, encodeVarint, readString, readVarint, readVarintBigint, type RecordScanner } from './avro-scanner.ts';
 
 /** Manifest entry status (Iceberg spec). DELETED entries are kept but their files are not needed. */
 export const ManifestEntryStatus = { EXISTING: 0, ADDED: 1, DELETED: 2 } as const;
@@ -75,21 +80,101 @@ interface BoundEntry {
   value: Buffer;
 }
 
+/** The manifest entry fields the byte-level rewrite reads or replaces, in scanner slot order. */
+const ENTRY_FIELDS = ['status', 'data_file.content', 'data_file.file_path', 'data_file.file_size_in_bytes', 'data_file.referenced_data_file'] as const;
+const [STATUS, CONTENT, FILE_PATH, FILE_SIZE, REFERENCED_DATA_FILE] = [0, 2, 4, 6, 8];
+const LIST_FIELDS = ['manifest_path', 'manifest_length'] as const;
+const [MANIFEST_PATH, MANIFEST_LENGTH] = [0, 2];
+
+const scanners = new Map<string, RecordScanner>();
+
+/** One compiled scanner per schema and field list (a table's manifests share a few schemas). */
+function scannerFor(file: AvroBlocks, fields: readonly string[]): RecordScanner {
+  const key = `${fields.join(',')}\n${file.schemaText}`;
+  let scanner = scanners.get(key);
+  if (!scanner) {
+    scanner = compileRecordScanner(file.schema, fields);
+    if (scanners.size >= 256) scanners.delete(scanners.keys().next().value!);
+    scanners.set(key, scanner);
+  }
+  return scanner;
+}
+
+function requireFields(spans: Int32Array, fields: readonly string[], required: number[], location: string, what: string): void {
+  for (const slot of required) {
+    if (spans[slot] === -1) throw new Error(`Cannot rewrite ${what} ${location}: its schema has no ${fields[slot / 2]} field`);
+  }
+}
+
+function scanError(error: unknown, location: string): Error {
+  return error instanceof AvroScanError ? new Error(`Cannot read Avro file ${location}: ${error.message}`) : (error as Error);
+}
+
+/**
+ * Rewrites each record of each block: `edit` returns the byte ranges of the record to replace
+ * (in order) or, for a record it cannot edit in place, its whole new encoding.
+ */
+function rewriteBlocks(
+  file: AvroBlocks,
+  scanner: RecordScanner,
+  edit: (data: Buffer, start: number, end: number, spans: Int32Array) => { start: number; end: number; bytes: Buffer }[],
+): Buffer {
+  const spans = scanner.newSpans();
+  const blocks = file.blocks.map(({ count, data }) => {
+    const parts: Buffer[] = [];
+    let copied = 0;
+    let pos = 0;
+    try {
+      for (let i = 0; i < count; i++) {
+        const start = pos;
+        pos = scanner.scan(data, pos, spans);
+        for (const change of edit(data, start, pos, spans)) {
+          parts.push(data.subarray(copied, change.start), change.bytes);
+          copied = change.end;
+        }
+      }
+    } catch (error) {
+      throw scanError(error, file.location);
+    }
+    if (pos !== data.length) throw new Error(`Cannot read Avro file ${file.location}: a block has bytes after its last record`);
+    parts.push(data.subarray(copied));
+    return { count, data: Buffer.concat(parts) };
+  });
+  return writeAvroBlocks(file, blocks);
+}
+
 export function rewriteManifest(bytes: Uint8Array, location: string, map: LocationMap, options: RewriteManifestOptions = {}): RewrittenManifest {
-  const container = readAvroContainer(bytes, location);
+  const file = readAvroBlocks(bytes, location);
+  const scanner = scannerFor(file, ENTRY_FIELDS);
+  const refNull = scanner.nullBranch[REFERENCED_DATA_FILE / 2];
+  const context = `listed in manifest ${location}`;
   const files: ReferencedFile[] = [];
   const deletedFiles: ReferencedFile[] = [];
   let entryCount = 0;
-  const blocks = container.blocks.map((records) =>
-    records.map((entry) => {
-      entryCount++;
-      const { record, file } = rewriteEntry(entry, location, map, options);
-      if (file.status === ManifestEntryStatus.DELETED) deletedFiles.push(file);
-      else files.push(file);
-      return record;
-    }),
-  );
-  const out = writeAvroContainer(container, blocks);
+  let type: avro.Type | undefined;
+  const out = rewriteBlocks(file, scanner, (data, start, end, spans) => {
+    if (entryCount++ === 0) requireFields(spans, ENTRY_FIELDS, [STATUS, FILE_PATH, FILE_SIZE], location, 'manifest');
+    const status = readVarint(data, spans[STATUS]!).value;
+    const content = spans[CONTENT] === -1 ? FileContent.DATA : readVarint(data, spans[CONTENT]!).value;
+    const path = readString(data, spans[FILE_PATH]!);
+    const referencesDataFile = spans[REFERENCED_DATA_FILE] !== -1 && readVarint(data, spans[REFERENCED_DATA_FILE]!).value !== refNull;
+    const keep = (ref: ReferencedFile) => (ref.status === ManifestEntryStatus.DELETED ? deletedFiles : files).push(ref);
+    if (content === FileContent.POSITION_DELETES || referencesDataFile || options.rewrittenFiles?.has(path)) {
+      type ??= typeForSchema(file.schemaText);
+      const { record, file: ref } = rewriteEntry(decodeRecord(type, data, start, location).value, location, map, options);
+      keep(ref);
+      return [{ start, end, bytes: encodeRecord({ type, location }, record) }];
+    }
+    const destination = map.map(path, context);
+    keep({
+      kind: content === FileContent.EQUALITY_DELETES ? 'equality-deletes' : 'data',
+      sourceLocation: path,
+      destinationLocation: destination,
+      sizeInBytes: readVarintBigint(data, spans[FILE_SIZE]!),
+      status,
+    });
+    return [{ start: spans[FILE_PATH]!, end: spans[FILE_PATH + 1]!, bytes: encodeString(destination) }];
+  });
   return {
     sourceLocation: location,
     destinationLocation: map.map(location, 'manifest'),
@@ -178,24 +263,25 @@ export function rewriteManifestList(
   map: LocationMap,
   manifestLengths: ReadonlyMap<string, number | bigint>,
 ): RewrittenManifestList {
-  const container: AvroContainer = readAvroContainer(bytes, location);
+  const file = readAvroBlocks(bytes, location);
+  const scanner = scannerFor(file, LIST_FIELDS);
   const manifests: RewrittenManifestList['manifests'] = [];
-  const blocks = container.blocks.map((records) =>
-    records.map((entry) => {
-      const path = entry.manifest_path as string;
-      const length = manifestLengths.get(path);
-      if (length === undefined) {
-        throw new Error(`Manifest ${path} listed in manifest list ${location} has no rewritten length: rewrite it first`);
-      }
-      const record = Object.assign(Object.create(Object.getPrototypeOf(entry) as object) as AvroRecord, entry, {
-        manifest_path: map.map(path, `listed in manifest list ${location}`),
-        manifest_length: BigInt(length),
-      });
-      manifests.push({ sourceLocation: path, destinationLocation: record.manifest_path as string, length: BigInt(length) });
-      return record;
-    }),
-  );
-  return { sourceLocation: location, destinationLocation: map.map(location, 'manifest list'), bytes: writeAvroContainer(container, blocks), manifests };
+  const out = rewriteBlocks(file, scanner, (data, _start, _end, spans) => {
+    if (manifests.length === 0) requireFields(spans, LIST_FIELDS, [MANIFEST_PATH, MANIFEST_LENGTH], location, 'manifest list');
+    const path = readString(data, spans[MANIFEST_PATH]!);
+    const length = manifestLengths.get(path);
+    if (length === undefined) {
+      throw new Error(`Manifest ${path} listed in manifest list ${location} has no rewritten length: rewrite it first`);
+    }
+    const destination = map.map(path, `listed in manifest list ${location}`);
+    manifests.push({ sourceLocation: path, destinationLocation: destination, length: BigInt(length) });
+    const changes = [
+      { start: spans[MANIFEST_PATH]!, end: spans[MANIFEST_PATH + 1]!, bytes: encodeString(destination) },
+      { start: spans[MANIFEST_LENGTH]!, end: spans[MANIFEST_LENGTH + 1]!, bytes: encodeVarint(length) },
+    ];
+    return changes.sort((a, b) => a.start - b.start);
+  });
+  return { sourceLocation: location, destinationLocation: map.map(location, 'manifest list'), bytes: out, manifests };
 }
 
 /** The manifests a manifest list names, with their recorded lengths (to read them before rewriting). */
