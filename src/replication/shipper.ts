@@ -15,6 +15,7 @@ import { ensureNamespaces } from './commit/replica-catalog.ts';
 import type { Identifier } from '../catalog/identifiers.ts';
 import type { EntityRef, TableEvent } from '../outbox/outbox.ts';
 import type { ClaimedWork, OutboxStore } from '../outbox/outbox-store.ts';
+import { PromotionStore } from '../outbox/promotion-store.ts';
 import type { Logger } from '../util/logger.ts';
 import { mapWithConcurrency } from './copy/concurrency.ts';
 import type { CopyProgress } from './copy/types.ts';
@@ -344,7 +345,10 @@ export class Shipper {
     const replica = this.options.sync.replica;
     const oldId = this.replicaId(tableId(from));
     const newId = this.replicaId(tableId(to));
-    if ((await replica.tableExists(oldId)) && !(await replica.tableExists(newId))) {
+    // A promoted table (failover) belongs to its own writers now: a source rename leaves it where
+    // it is, and the new name gets a replica of its own.
+    const promoted = (await new PromotionStore(this.options.outbox.db).covering(this.options.destination, from)) !== undefined;
+    if (!promoted && (await replica.tableExists(oldId)) && !(await replica.tableExists(newId))) {
       await ensureNamespaces(replica, newId.namespace);
       await replica.renameTable(oldId, newId);
     }

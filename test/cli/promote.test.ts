@@ -210,6 +210,20 @@ describe('icerelay promote', () => {
     expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('refuses (exit\ncode 1)')]);
   }, 120_000);
 
+  it('keeps a promoted table where it is when the source renames it: the new name gets a replica of its own', async () => {
+    const moving = { namespace: 'shop', name: 'moving' };
+    await createTable(server.url, moving);
+    await shipped('shop.moving');
+    expect((await icerelay('promote', '--destination', 'local', '--table', 'shop.moving')).code).toBe(0);
+    const promotedState = await mustLoad(replica(), moving);
+    const rename = { source: { namespace: ['shop'], name: 'moving' }, destination: { namespace: ['shop'], name: 'moved' } };
+    expect((await send(server.url, 'POST', '/v1/tables/rename', rename)).status).toBe(204);
+    await shipped('shop.moved');
+    expect((await mustLoad(replica(), moving)).metadataLocation).toBe(promotedState.metadataLocation);
+    const moved = await mustLoad(replica(), { namespace: 'shop', name: 'moved' });
+    expect(moved.metadata['table-uuid']).toBe(promotedState.metadata['table-uuid']);
+  }, 120_000);
+
   it('promotes the whole destination: every write route of the replica works and nothing more is shipped', async () => {
     const clicks = { namespace: 'shop', name: 'clicks' };
     const promoted = await icerelay('promote', '--destination', 'local');
