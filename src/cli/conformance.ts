@@ -7,10 +7,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RUNNER_NAMES, runPassed, type CheckResult, type ConformanceRun, type RunnerName, type RunnerReport } from '../conformance/check-result.ts';
-import { runEngine } from '../conformance/engine-runners.ts';
-import { toJsonReport, toJunitXml } from '../conformance/junit-report.ts';
-import { runProtocolChecks } from '../conformance/protocol-runner.ts';
-import { formatResultTable } from '../conformance/result-table.ts';
 
 export const CONFORMANCE_HELP = `icerelay conformance <catalog-url> [--read-only] [--runners LIST] [--output DIR]
                      [--warehouse W] [--s3-endpoint URL] [--verbose]
@@ -128,6 +124,9 @@ async function runRunner(runner: RunnerName, options: ConformanceOptions): Promi
   const started = performance.now();
   let checks: CheckResult[];
   let log: string | undefined;
+  // Loaded when a run starts, not with every icerelay command (the schema validator is large).
+  const { runProtocolChecks } = await import('../conformance/protocol-runner.ts');
+  const { runEngine } = await import('../conformance/engine-runners.ts');
   if (runner === 'protocol') {
     progress(`protocol: checking ${options.url}${options.readOnly ? ' (read-only)' : ''}`);
     checks = await runProtocolChecks({
@@ -162,6 +161,8 @@ export async function conformance(args: string[]): Promise<number> {
   const reports: RunnerReport[] = [];
   for (const runner of options.runners) reports.push(await runRunner(runner, options));
   const run: ConformanceRun = { catalogUrl: options.url, readOnly: options.readOnly, startedAt, seconds: (performance.now() - started) / 1000, reports };
+  const { toJsonReport, toJunitXml } = await import('../conformance/junit-report.ts');
+  const { formatResultTable } = await import('../conformance/result-table.ts');
   const junit = join(options.outputDir, 'conformance.junit.xml');
   const json = join(options.outputDir, 'conformance.json');
   writeFileSync(junit, toJunitXml(run));
