@@ -195,6 +195,12 @@ run_conformance_suite() {
     cross-engine-s3 "bash conformance/common/cross_engine.sh @URL --s3-endpoint $s3" \
     replication-s3 "bash conformance/replication/run.sh @URL --replica local --dest-prefix file://@DATA/replicas/local/ --s3-endpoint $s3" || failed=1
 
+  step "The Trino snippets of docs/connect.md, with the warehouse and the replica on S3 (Trino reads no local folder)"
+  local docs_prefix="docs-$RANDOM"
+  printf 'replication:\n  destinations:\n    local: { warehouse: "s3://%s/%s/replicas/local" }\n' "$bucket" "$docs_prefix" > .tmp/docs-trino.yaml
+  with_catalog ICERELAY_CONFIG=.tmp/docs-trino.yaml ICERELAY_WAREHOUSE="s3://$bucket/$docs_prefix/wh" ICERELAY_S3_ENDPOINT="$s3" -- \
+    docs-snippets-trino "bash conformance/docs/trino.sh @URL --s3-endpoint $s3 --warehouse s3://$bucket/$docs_prefix/wh" || failed=1
+
   step "RCK, PyIceberg and Spark against the built-in catalog without the proxy: the same results as through it"
   run_builtin_comparison || failed=1
 

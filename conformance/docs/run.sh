@@ -17,7 +17,8 @@ source's row count. Ends with `docs-snippets: N passed, N failed, N skipped`.
   --engine E       only this engine's snippets (repeatable; default: all three)
   --replica NAME   the replica the snippets read (default: local)
 Spark fetches Iceberg's runtime from Maven Central itself (spark.jars.packages, as the snippet
-says) into its Ivy cache on first use.
+says) into its Ivy cache on first use. The Trino snippets need a Trino server and an Icerelay on
+S3: conformance/docs/trino.sh runs them.
 Exit status: 0 if every snippet passed.
 USAGE
 }

@@ -10,9 +10,12 @@ written, with only `http://127.0.0.1:8181` replaced by the catalog URL given. Fo
 - `<engine>_replica`: the replica snippet runs; what it prints must contain the table's row count
   at the source (the current snapshot's `total-records`).
 
-Python snippets run in a fresh interpreter (this one); SQL snippets (DuckDB) run in DuckDB's
+Python snippets run in a fresh interpreter (this one); DuckDB's SQL snippets run in DuckDB's
 Python package, with its extensions loaded from the duckdb-ext-* wheels (scripts/requirements.txt)
-instead of DuckDB's download site, which the test machines do not reach.
+instead of DuckDB's download site, which the test machines do not reach. Trino's run through a
+Trino server (`--trino-url`) that conformance/docs/trino.sh starts with the page's catalog files
+(`--write-trino-catalogs`); for Trino the page's S3 endpoint, keys (`...`) and warehouse
+(`s3://my-bucket/warehouse`) are replaced by the test's too.
 
 Ends with `docs-snippets: N passed, N failed, N skipped`.
 """
@@ -37,6 +40,10 @@ from steprunner import Runner  # noqa: E402
 DOC_URL = "http://127.0.0.1:8181"
 TABLE = "analytics.events"
 ENGINES = ["pyiceberg", "duckdb", "spark"]
+# Run only when asked: it needs a Trino server and an Icerelay on S3 (conformance/docs/trino.sh).
+OPTIONAL_ENGINES = ["trino"]
+DOC_S3_ENDPOINT = "http://127.0.0.1:9000"
+DOC_WAREHOUSE = "s3://my-bucket/warehouse"
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 MARKER = re.compile(r"^<!-- snippet: ([a-z0-9-]+) -->\n```([a-z]+)\n(.*?)\n```", re.S | re.M)
 
@@ -44,10 +51,15 @@ MARKER = re.compile(r"^<!-- snippet: ([a-z0-9-]+) -->\n```([a-z]+)\n(.*?)\n```",
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="conformance/docs", description=__doc__.split("\n\n")[0])
     p.add_argument("catalog_url", help="the running Icerelay, e.g. http://127.0.0.1:8181")
-    p.add_argument("--engine", action="append", choices=ENGINES, help="run only this engine's snippets (repeatable)")
+    p.add_argument("--engine", action="append", choices=ENGINES + OPTIONAL_ENGINES,
+                   help=f"run only this engine's snippets (repeatable; default: {', '.join(ENGINES)})")
     p.add_argument("--doc", default=os.path.join(REPO, "docs", "connect.md"), help="the page to take the snippets from")
     p.add_argument("--replica", default="local", help="the replica the snippets read (default: local)")
     p.add_argument("--timeout", type=float, default=300, help="seconds a snippet, or replication, may take")
+    p.add_argument("--trino-url", help="the Trino server that runs the Trino snippets")
+    p.add_argument("--s3-endpoint", help="the S3 endpoint put in place of the page's (Trino)")
+    p.add_argument("--warehouse", help="the s3:// warehouse put in place of the page's (Trino)")
+    p.add_argument("--write-trino-catalogs", metavar="DIR", help="write the page's Trino catalog files into DIR and exit")
     return p.parse_args()
 
 
@@ -78,9 +90,32 @@ class Docs:
         if name not in self.snippets:
             raise AssertionError(f"{self.args.doc} has no snippet marked `<!-- snippet: {name} -->`")
         language, code = self.snippets[name]
-        if DOC_URL not in code:
+        # Trino's SQL names catalogs; their files name the endpoint.
+        if DOC_URL not in code and not (name.startswith("trino-") and language == "sql"):
             raise AssertionError(f"snippet {name} does not name the endpoint {DOC_URL}")
-        return language, code.replace(DOC_URL, self.base)
+        code = code.replace(DOC_URL, self.base)
+        if name.startswith("trino-"):
+            code = self.fill_s3(code)
+        return language, code
+
+    def fill_s3(self, code: str) -> str:
+        """The test's S3 endpoint, keys and warehouse in place of the page's examples."""
+        if self.args.s3_endpoint:
+            code = code.replace(DOC_S3_ENDPOINT, self.args.s3_endpoint)
+        if self.args.warehouse:
+            code = code.replace(DOC_WAREHOUSE, self.args.warehouse.rstrip("/"))
+        code = code.replace("s3.region=us-east-1", f"s3.region={os.environ.get('AWS_REGION') or 'us-east-1'}")
+        code = code.replace("s3.aws-access-key=...", f"s3.aws-access-key={os.environ.get('AWS_ACCESS_KEY_ID', '')}")
+        return code.replace("s3.aws-secret-key=...", f"s3.aws-secret-key={os.environ.get('AWS_SECRET_ACCESS_KEY', '')}")
+
+    def write_trino_catalogs(self, folder: str) -> None:
+        """`<folder>/icerelay.properties` and `replica.properties`, as the page says to write them."""
+        for snippet, file in (("trino-writer-catalog", "icerelay.properties"), ("trino-replica-catalog", "replica.properties")):
+            language, code = self.code(snippet)
+            if language != "properties":
+                raise SystemExit(f"snippet {snippet} is `{language}`, not `properties`")
+            with open(os.path.join(folder, file), "w", encoding="utf-8") as f:
+                f.write(code + "\n")
 
     def run(self, name: str) -> str:
         """Runs a snippet as written; returns what it printed. Fails with its output if it fails."""
@@ -91,8 +126,12 @@ class Docs:
             if done.returncode != 0:
                 raise AssertionError(f"snippet {name} exited {done.returncode}:\n{done.stdout}\n{done.stderr[-4000:]}")
             return done.stdout
-        if language == "sql":
+        if language == "sql" and name.startswith("duckdb-"):
             return run_duckdb(code)
+        if language == "sql" and name.startswith("trino-"):
+            if not self.args.trino_url:
+                raise AssertionError("the Trino snippets need --trino-url (conformance/docs/trino.sh starts one)")
+            return run_trino(self.args.trino_url, code, self.args.timeout)
         raise AssertionError(f"snippet {name}: no way to run a `{language}` block")
 
     def table(self) -> dict | None:
@@ -167,9 +206,42 @@ def run_duckdb(sql: str) -> str:
         con.close()
 
 
+def run_trino(base: str, sql: str, timeout: float) -> str:
+    """Runs the statements one by one through Trino's HTTP protocol; returns the last one's rows."""
+    rows: list = []
+    for statement in [s.strip() for s in sql.split(";") if s.strip()]:
+        rows = trino_statement(base.rstrip("/"), statement, timeout)
+    return "\n".join(" ".join(str(v) for v in row) for row in rows)
+
+
+def trino_statement(base: str, statement: str, timeout: float) -> list:
+    headers = {"X-Trino-User": "icerelay-docs"}
+    request = urllib.request.Request(f"{base}/v1/statement", data=statement.encode(), headers=headers, method="POST")
+    deadline = time.monotonic() + timeout
+    answer = json.loads(urllib.request.urlopen(request, timeout=60).read())
+    rows: list = []
+    while True:
+        rows += answer.get("data", [])
+        if "error" in answer:
+            causes, info = [], answer["error"].get("failureInfo")
+            while info:
+                causes.append(info.get("message"))
+                info = info.get("cause")
+            raise AssertionError(f"Trino: {statement}: {answer['error']['message']} (causes: {causes})")
+        if "nextUri" not in answer:
+            return rows
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Trino: {statement}: no result within {timeout} s")
+        time.sleep(0.05)
+        answer = json.loads(urllib.request.urlopen(urllib.request.Request(answer["nextUri"], headers=headers), timeout=60).read())
+
+
 def main() -> int:
     args = parse_args()
     docs = Docs(args)
+    if args.write_trino_catalogs:
+        docs.write_trino_catalogs(args.write_trino_catalogs)
+        return 0
     runner = Runner("docs-snippets")
     for engine in args.engine or ENGINES:
         def writer(engine=engine):
