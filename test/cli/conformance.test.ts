@@ -126,7 +126,7 @@ describe('icerelay conformance', () => {
     const unreachable = await icerelay(['conformance', nobody, '--runners', 'protocol', '--output', 'unreachable']);
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toContain(`no answer from ${nobody}/v1/config`);
-  }, 60_000);
+  }, 120_000);
 
   for (const target of ['built-in catalog', 'proxy'] as const) {
     it(`passes every protocol check against the ${target}, with the table, JUnit XML and JSON`, async () => {
@@ -146,7 +146,7 @@ describe('icerelay conformance', () => {
       expect(run.stderr).toContain('conformance: protocol: table-commit PASSED');
       // The run's namespace is gone again: the catalog is as it was.
       expect(JSON.parse((await send(url, 'GET', '/v1/namespaces')).body)).toEqual({ namespaces: [], 'next-page-token': null });
-    }, 60_000);
+    }, 120_000);
   }
 
   it('checks the replica endpoint read-only: reads of a replicated table work, every write is refused, rck is skipped', async () => {
@@ -168,7 +168,7 @@ describe('icerelay conformance', () => {
     expect(junit.suites.map((s) => [s.name, s.skipped])).toEqual([['protocol', 0], ['rck', 1]]);
     expectConsistent(run, json, junit);
     expect(run.stdout).toMatch(/skipped \(1\):\n {2}rck: the REST Compatibility Kit/);
-  }, 60_000);
+  }, 120_000);
 
   it('fails (1) when a writable catalog is checked as read-only, names the failed checks, and leaves the catalog as it was', async () => {
     const before = (await send(proxy.url, 'GET', '/v1/namespaces')).body;
@@ -184,7 +184,7 @@ describe('icerelay conformance', () => {
     expect(run.stdout).toMatch(/conformance: FAILED \(\d+ failed, 0 runner errors\)/);
     expect((await send(proxy.url, 'GET', '/v1/namespaces')).body).toBe(before);
     expect(JSON.parse((await send(proxy.url, 'GET', '/v1/namespaces/shop/tables')).body).identifiers).toEqual([{ namespace: ['shop'], name: 'orders' }]);
-  }, 60_000);
+  }, 120_000);
 
   it('fails (1) against servers with wrong answers, naming the check and why', async () => {
     const wrongConfig = new Hono().get('/v1/config', (c) => c.json({ defaults: {}, overrides: {}, endpoints: 'everything' }));
@@ -208,7 +208,7 @@ describe('icerelay conformance', () => {
     expect(cases.find((c) => c.name === 'config')!.outcome).toBe('passed');
     expect(cases.find((c) => c.name === 'namespace-create')).toMatchObject({ outcome: 'failure', message: 'POST /v1/namespaces: expected HTTP 200, got 404 not here' });
     expect(cases.find((c) => c.name === 'namespace-missing')).toMatchObject({ outcome: 'failure', message: expect.stringContaining('expected error type NoSuchNamespaceException, got NoSuchTableException') });
-  }, 60_000);
+  }, 120_000);
 
   it('reports a runner whose tools are missing as an error saying what to install (1)', async () => {
     const bin = join(tmp, 'only-bash-and-python');
@@ -221,7 +221,7 @@ describe('icerelay conformance', () => {
     expect(json.runners[1]!.checks).toEqual([expect.objectContaining({ name: 'spark', status: 'error', reason: expect.stringMatching(/^spark needs java, mvn on PATH: install a JDK 17 or newer .*; Maven/) })]);
     expect(junit.errors).toBe(1);
     expect(run.stdout).toMatch(/runner errors \(1\):\n {2}spark: spark needs java, mvn/);
-  }, 60_000);
+  }, 120_000);
 
   it('runs the PyIceberg scenarios against the built-in catalog, one result per scenario', async () => {
     if (!existsSync(python)) throw new Error('No Python venv at .venv: run "bash scripts/python-env.sh" (scripts/test.sh does) first');
