@@ -12,7 +12,6 @@ import { resolveReplication } from '../replication/destinations.ts';
 import { baseUrl, call, parseFlags, UsageError, type Flags } from './admin-client.ts';
 import { promote, PROMOTE_HELP } from './promote.ts';
 import { formatStatusTable, type StatusAnswer } from './status-table.ts';
-import { serve } from './serve.ts';
 import { conformance, CONFORMANCE_HELP } from './conformance.ts';
 
 const HELP = `icerelay: an Apache Iceberg REST catalog proxy that replicates every commit to replica catalogs.
@@ -198,7 +197,8 @@ export async function runCli(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     process.exit(command === undefined ? 2 : 0);
   }
-  if (command === 'serve') return serve(rest);
+  // Loaded only for serve: the server's modules take seconds to load, the other commands need none.
+  if (command === 'serve') return (await import('./serve.ts')).serve(rest);
   try {
     if (rest.includes('--help') || rest.includes('-h')) {
       const help = COMMAND_HELP[command];
