@@ -369,6 +369,9 @@ export class TableMetadataBuilder {
       throw commitFailed(`Cannot add snapshot with sequence number ${sequenceNumber} older than last sequence number ${this.m['last-sequence-number']}`);
     }
     const snapshot: Snapshot = { ...s, 'snapshot-id': id };
+    // A JSON null parent is no parent: written out as absent, as Iceberg's own writer does (the
+    // spec types the field as a non-null long).
+    if (!hasParent) delete snapshot['parent-snapshot-id'];
     if (version >= MIN_FORMAT_VERSION_ROW_LINEAGE) {
       const firstRowId = s['first-row-id'];
       if (!isInt64(firstRowId)) throw validationFailed('Cannot add a snapshot: first-row-id is null');

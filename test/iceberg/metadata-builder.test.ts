@@ -128,6 +128,12 @@ describe('table updates', () => {
       .toBe('Cannot set b to unknown snapshot: 77');
   });
 
+  it('writes a null parent-snapshot-id as absent (the spec types it as a non-null long)', () => {
+    const m = apply(newTable(), addAndSetMain(snap(1, null, 1)));
+    expect(m.snapshots[0]).not.toHaveProperty('parent-snapshot-id');
+    expect(apply(m, addAndSetMain(snap(2, 1, 2))).snapshots[1]?.['parent-snapshot-id']).toBe(1);
+  });
+
   it('leaves intermediate snapshots of one commit out of the snapshot log', () => {
     const m = apply(newTable(), [...addAndSetMain(snap(1, null, 1)), ...addAndSetMain(snap(2, 1, 2))]);
     expect(m['snapshot-log'].map((e) => e['snapshot-id'])).toEqual([2]);
