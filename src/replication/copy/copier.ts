@@ -6,19 +6,24 @@
  * Per file: skip when the destination already has the expected size (redelivery and backfill resume
  * are cheap); else a server-side copy when source and destination share an S3 endpoint, or a streamed
  * copy otherwise. Then, once all files are done, every copied destination is checked for its size.
+ * Both checks look sizes up a folder at a time (listed-sizes.ts): a table's files share folders, and
+ * a request per file would cost more than the copies themselves on small files.
  */
+
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 
 import type { StoreResolverConfig } from '../../storage/store-resolver.ts';
 import { mapWithConcurrency } from './concurrency.ts';
 import { s3WriteFields, type S3WriteFields } from './destination-settings.ts';
 import { resolveLocation, S3ClientPool, type ResolvedLocation } from './locations.ts';
-import { headObject, headSource } from './object-access.ts';
+import { headSource } from './object-access.ts';
+import { sizesOf } from './listed-sizes.ts';
+import { SizeMismatchError } from './errors.ts';
 import { ProgressTracker } from './progress.ts';
 import { httpStatusOf, resolveRetryPolicy, withRetry, type RetryPolicy } from './retry.ts';
 import { serverSideCopy } from './server-side-copy.ts';
 import { streamCopy } from './stream-copy.ts';
 import type { CopiedFile, CopyFailure, CopyItem, CopyMethod, CopyOptions, CopyPlan, CopyResult } from './types.ts';
-import { verifyDestination } from './verify.ts';
 
 export type * from './types.ts';
 
@@ -50,8 +55,9 @@ export async function copyFiles(plan: CopyPlan, options: CopyOptions = {}): Prom
     options.onProgress,
   );
   try {
+    const existing = await existingSizes(plan, settings, pool);
     const outcomes = await mapWithConcurrency(plan, settings.concurrency, async (item, index) => {
-      const outcome = await copyOne(item, index, settings, pool, progress);
+      const outcome = existing[index] === item.size ? { kind: 'skipped' as const } : await copyOne(item, index, settings, pool, progress);
       progress.fileDone(index);
       return outcome;
     });
@@ -77,15 +83,15 @@ async function copyOne(
   try {
     const source = resolveLocation(item.source, settings.source, pool);
     const destination = resolveLocation(item.destination, settings.destination, pool);
-    const { value: existing } = await withRetry(() => headObject(destination), settings.retry, onRetry);
-    if (existing?.size === item.size) return { kind: 'skipped' };
-
     let method: CopyMethod;
     if (source.kind === 's3' && destination.kind === 's3' && source.endpointId === destination.endpointId) {
-      const { value: head } = await withRetry(() => headSource(source, item.size), settings.retry, onRetry);
-      const multipart = await serverSideCopy(source, destination, {
+      // A multipart copy pins its parts to one version of the source by ETag. A single CopyObject is
+      // atomic: its result's size is checked with the others after all copies.
+      const multipart = item.size > settings.multipartCopyThreshold;
+      const head = multipart ? (await withRetry(() => headSource(source, item.size), settings.retry, onRetry)).value : undefined;
+      await serverSideCopy(source, destination, {
         size: item.size,
-        sourceEtag: head.etag,
+        sourceEtag: head?.etag,
         multipartThreshold: settings.multipartCopyThreshold,
         partSize: partSizeFor(item.size, settings.copyPartSize),
         partConcurrency: settings.copyPartConcurrency,
@@ -116,19 +122,52 @@ async function copyOne(
   }
 }
 
+/** Sizes of the plan's destinations now (undefined: absent, or not resolvable, left to copyOne). */
+async function existingSizes(plan: CopyPlan, settings: Settings, pool: S3ClientPool): Promise<(number | undefined)[]> {
+  const resolved: { location: ResolvedLocation; index: number }[] = [];
+  plan.forEach((item, index) => {
+    try {
+      resolved.push({ location: resolveLocation(item.destination, settings.destination, pool), index });
+    } catch {
+      // An unsupported location fails in copyOne, with the file named.
+    }
+  });
+  const sizes = new Array<number | undefined>(plan.length);
+  const found = await sizesOf(resolved.map((r) => r.location), settings.retry, settings.concurrency).catch(() => []);
+  resolved.forEach((r, i) => (sizes[r.index] = found[i]));
+  return sizes;
+}
+
 async function summarize(plan: CopyPlan, outcomes: FileOutcome[], settings: Settings, pool: S3ClientPool): Promise<CopyResult> {
   const result: CopyResult = { copied: [], skipped: [], bytes: 0, failures: [] };
   const copied = outcomes.flatMap((outcome) => (outcome.kind === 'copied' ? [outcome.copied] : []));
-  // Skipped files were just found with the right size; copied ones are checked once all are written.
-  const verified = await mapWithConcurrency(copied, settings.concurrency, async (file) => {
-    try {
-      const destination: ResolvedLocation = resolveLocation(file.item.destination, settings.destination, pool);
-      await verifyDestination(destination, file.item.size, settings.retry);
-      return undefined;
-    } catch (err) {
-      return failureOf(file.item, err, file.attempts, 'verification failed');
+  // Skipped files were just found with the right size; copied ones are checked once all are written:
+  // a copy that "succeeded" can still be wrong (a server that truncated, a concurrent delete, a
+  // source whose size is not the one its manifest records), and the replica must not point at it.
+  let sizes: (number | undefined)[];
+  try {
+    sizes = await sizesOf(copied.map((file) => resolveLocation(file.item.destination, settings.destination, pool)), settings.retry, settings.concurrency);
+  } catch (err) {
+    sizes = [];
+    copied.forEach((file) => result.failures.push(failureOf(file.item, err, file.attempts, 'verification failed')));
+    outcomes.forEach((outcome, i) => {
+      if (outcome.kind === 'skipped') result.skipped.push(plan[i] as CopyItem);
+      if (outcome.kind === 'failed') result.failures.push(outcome.failure);
+    });
+    return result;
+  }
+  const verified = await Promise.all(copied.map(async (file, i) => {
+    const size = sizes[i];
+    if (size === file.item.size) return undefined;
+    if (size === undefined) return failureOf(file.item, new Error(`Destination file is missing after copying: ${file.item.destination}`), file.attempts, 'verification failed');
+    if (file.method === 'server-side') {
+      // A single CopyObject copies the source as it is: the source has this size, not the one its
+      // manifest records. The wrong copy is removed (best effort) so nothing is left behind.
+      await removeQuietly(resolveLocation(file.item.destination, settings.destination, pool));
+      return failureOf(file.item, new SizeMismatchError(file.item.source, file.item.size, size, 'source'), file.attempts);
     }
-  });
+    return failureOf(file.item, new SizeMismatchError(file.item.destination, file.item.size, size, 'destination'), file.attempts, 'verification failed');
+  }));
   copied.forEach((file, i) => {
     const failure = verified[i];
     if (failure) {
@@ -143,6 +182,11 @@ async function summarize(plan: CopyPlan, outcomes: FileOutcome[], settings: Sett
     if (outcome.kind === 'failed') result.failures.push(outcome.failure);
   });
   return result;
+}
+
+async function removeQuietly(target: ResolvedLocation): Promise<void> {
+  if (target.kind !== 's3') return;
+  await target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key })).catch(() => undefined);
 }
 
 function failureOf(item: CopyItem, err: unknown, attempts: number, stage = 'failed'): CopyFailure {

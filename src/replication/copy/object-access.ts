@@ -73,7 +73,7 @@ export async function openSource(source: ResolvedLocation, expectedSize: number)
 }
 
 /** A missing bucket is a configuration error, not a missing file: it must surface as itself. */
-function isMissingObject(err: unknown): boolean {
+export function isMissingObject(err: unknown): boolean {
   const name = (err as Error | undefined)?.name;
   if (name === 'NoSuchBucket') return false;
   return name === 'NoSuchKey' || name === 'NotFound' || httpStatusOf(err) === 404;

@@ -16,7 +16,9 @@ import {
 
 import { mapWithConcurrency } from './concurrency.ts';
 import type { S3WriteFields } from './destination-settings.ts';
+import { SourceMissingError } from './errors.ts';
 import { copySource, type ResolvedLocation } from './locations.ts';
+import { isMissingObject } from './object-access.ts';
 import { withRetry, type RetryPolicy } from './retry.ts';
 
 type S3Location = Extract<ResolvedLocation, { kind: 's3' }>;
@@ -41,15 +43,20 @@ export async function serverSideCopy(source: S3Location, destination: S3Location
   if (options.size <= options.multipartThreshold) {
     await withRetry(
       () =>
-        destination.client.send(
-          new CopyObjectCommand({
-            Bucket: destination.bucket,
-            Key: destination.key,
-            CopySource: copySource(source.bucket, source.key),
-            CopySourceIfMatch: options.sourceEtag,
-            ...options.writeFields,
+        destination.client
+          .send(
+            new CopyObjectCommand({
+              Bucket: destination.bucket,
+              Key: destination.key,
+              CopySource: copySource(source.bucket, source.key),
+              CopySourceIfMatch: options.sourceEtag,
+              ...options.writeFields,
+            }),
+          )
+          .catch((err: unknown) => {
+            // NoSuchKey here is the source's (the destination key is being created).
+            throw isMissingObject(err) ? new SourceMissingError(source.location, { cause: err }) : err;
           }),
-        ),
       options.retry,
       options.onRetry,
     );
