@@ -64,6 +64,11 @@ export function readVarintBigint(buf: Buffer, pos: number): bigint {
 }
 
 export function encodeVarint(value: number | bigint): Buffer {
+  if (typeof value === 'number' && Number.isSafeInteger(value)) {
+    const out = Buffer.allocUnsafe(varintLength(value));
+    writeVarint(out, 0, value);
+    return out;
+  }
   let n = BigInt.asUintN(64, (BigInt(value) << 1n) ^ (BigInt(value) >> 63n));
   const out: number[] = [];
   do {
@@ -74,10 +79,41 @@ export function encodeVarint(value: number | bigint): Buffer {
   return Buffer.from(out);
 }
 
+/** Bytes of a safe integer's zig-zag varint. */
+function varintLength(value: number): number {
+  let n = value >= 0 ? value * 2 : -value * 2 - 1;
+  let length = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    length++;
+  }
+  return length;
+}
+
+/** Writes a safe integer's zig-zag varint at `pos`; returns the position after it. */
+function writeVarint(out: Buffer, pos: number, value: number): number {
+  // Division, not bit operations: zig-zag values of safe integers exceed 32 bits.
+  let n = value >= 0 ? value * 2 : -value * 2 - 1;
+  let i = pos;
+  while (n >= 128) {
+    out[i++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[i++] = n;
+  return i;
+}
+
 /** An Avro string or bytes value: varint length, then the bytes. */
 export function encodeString(value: string): Buffer {
-  const bytes = Buffer.from(value, 'utf8');
-  return Buffer.concat([encodeVarint(bytes.length), bytes]);
+  const length = Buffer.byteLength(value, 'utf8');
+  const out = Buffer.allocUnsafe(varintLength(length) + length);
+  out.write(value, writeVarint(out, 0, length), 'utf8');
+  return out;
+}
+
+/** The value of the varint at `pos` (ints, enum and union indexes). */
+export function varintAt(buf: Buffer, pos: number): number {
+  return readVarint(buf, pos).value;
 }
 
 export function readString(buf: Buffer, pos: number): string {

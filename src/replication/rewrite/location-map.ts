@@ -77,10 +77,18 @@ export class LocationMap {
 
   /** The destination location, or undefined when no source prefix matches. */
   tryMap(location: string): string | undefined {
-    const canonical = canonicalLocation(location);
+    let canonical: string | undefined;
     for (const entry of this.entries) {
-      if (!canonical.startsWith(entry.canonicalSource)) continue;
-      const rest = canonical.slice(entry.canonicalSource.length);
+      // Written with the same scheme as the prefix (the usual case): no need to canonicalize. Only
+      // the scheme part differs between equivalent forms, so the rest is the same either way.
+      let rest: string;
+      if (location.startsWith(entry.source)) {
+        rest = location.slice(entry.source.length);
+      } else {
+        canonical ??= canonicalLocation(location);
+        if (!canonical.startsWith(entry.canonicalSource)) continue;
+        rest = canonical.slice(entry.canonicalSource.length);
+      }
       if (rest === '' || entry.canonicalSource.endsWith('/') || rest.startsWith('/')) return entry.destination + rest;
     }
     return undefined;

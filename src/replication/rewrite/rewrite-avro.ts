@@ -13,7 +13,7 @@
 import type avro from 'avsc';
 import type { LocationMap } from './location-map.ts';
 import { decodeRecord, encodeRecord, readAvroBlocks, readAvroContainer, typeForSchema, writeAvroBlocks, type AvroBlocks, type AvroRecord } from './avro-container.ts';
-import { AvroScanError, compileRecordScanner, encodeString, encodeVarint, readString, readVarint, readVarintBigint, type RecordScanner } from './avro-scanner.ts';
+import { AvroScanError, compileRecordScanner, encodeString, encodeVarint, readString, readVarintBigint, varintAt, type RecordScanner } from './avro-scanner.ts';
 
 /** Manifest entry status (Iceberg spec). DELETED entries are kept but their files are not needed. */
 export const ManifestEntryStatus = { EXISTING: 0, ADDED: 1, DELETED: 2 } as const;
@@ -154,26 +154,30 @@ export function rewriteManifest(bytes: Uint8Array, location: string, map: Locati
   let type: avro.Type | undefined;
   const out = rewriteBlocks(file, scanner, (data, start, end, spans) => {
     if (entryCount++ === 0) requireFields(spans, ENTRY_FIELDS, [STATUS, FILE_PATH, FILE_SIZE], location, 'manifest');
-    const status = readVarint(data, spans[STATUS]!).value;
-    const content = spans[CONTENT] === -1 ? FileContent.DATA : readVarint(data, spans[CONTENT]!).value;
+    const status = varintAt(data, spans[STATUS]!);
+    const content = spans[CONTENT] === -1 ? FileContent.DATA : varintAt(data, spans[CONTENT]!);
     const path = readString(data, spans[FILE_PATH]!);
-    const referencesDataFile = spans[REFERENCED_DATA_FILE] !== -1 && readVarint(data, spans[REFERENCED_DATA_FILE]!).value !== refNull;
-    const keep = (ref: ReferencedFile) => (ref.status === ManifestEntryStatus.DELETED ? deletedFiles : files).push(ref);
+    const referencesDataFile = spans[REFERENCED_DATA_FILE] !== -1 && varintAt(data, spans[REFERENCED_DATA_FILE]!) !== refNull;
+    let ref: ReferencedFile;
+    let change: { start: number; end: number; bytes: Buffer };
     if (content === FileContent.POSITION_DELETES || referencesDataFile || options.rewrittenFiles?.has(path)) {
       type ??= typeForSchema(file.schemaText);
-      const { record, file: ref } = rewriteEntry(decodeRecord(type, data, start, location).value, location, map, options);
-      keep(ref);
-      return [{ start, end, bytes: encodeRecord({ type, location }, record) }];
+      const rewritten = rewriteEntry(decodeRecord(type, data, start, location).value, location, map, options);
+      ref = rewritten.file;
+      change = { start, end, bytes: encodeRecord({ type, location }, rewritten.record) };
+    } else {
+      const destination = map.map(path, context);
+      ref = {
+        kind: content === FileContent.EQUALITY_DELETES ? 'equality-deletes' : 'data',
+        sourceLocation: path,
+        destinationLocation: destination,
+        sizeInBytes: readVarintBigint(data, spans[FILE_SIZE]!),
+        status,
+      };
+      change = { start: spans[FILE_PATH]!, end: spans[FILE_PATH + 1]!, bytes: encodeString(destination) };
     }
-    const destination = map.map(path, context);
-    keep({
-      kind: content === FileContent.EQUALITY_DELETES ? 'equality-deletes' : 'data',
-      sourceLocation: path,
-      destinationLocation: destination,
-      sizeInBytes: readVarintBigint(data, spans[FILE_SIZE]!),
-      status,
-    });
-    return [{ start: spans[FILE_PATH]!, end: spans[FILE_PATH + 1]!, bytes: encodeString(destination) }];
+    (ref.status === ManifestEntryStatus.DELETED ? deletedFiles : files).push(ref);
+    return [change];
   });
   return {
     sourceLocation: location,
