@@ -22,6 +22,7 @@ import { createUpstreamAuth } from '../proxy/upstream-auth.ts';
 import { UpstreamClient } from '../proxy/upstream-client.ts';
 import { builtinReplica, restReplica, type ReplicaCatalog } from './commit/replica-catalog.ts';
 import { copyFiles } from './copy/copier.ts';
+import { S3ClientPool } from './copy/locations.ts';
 import type { Destination, ReplicationSettings } from './destinations.ts';
 import { Promoter } from './promote.ts';
 import { promotedWrites } from './replica-writes.ts';
@@ -86,6 +87,9 @@ export async function createReplicationService(options: ReplicationServiceOption
       s3: { ...destination.s3, storageClass: destination.write.storageClass, sseKmsKeyId: destination.write.sseKmsKeyId },
     });
     closers.push(() => replicaStores.destroy());
+    // The copier's S3 clients live as long as the service: connections are reused across tables.
+    const copyClients = new S3ClientPool({ requestTimeoutMs: 120_000 });
+    closers.push(() => copyClients.destroy());
     let replica: ReplicaCatalog;
     let views: BuiltinCatalog | undefined;
     if (destination.catalog.type === 'rest') {
@@ -122,6 +126,7 @@ export async function createReplicationService(options: ReplicationServiceOption
         sourceStores,
         replicaStores,
         copyFiles: (items, onProgress) => copyFiles(items, {
+          clients: copyClients,
           source: { s3: settings.sourceS3 },
           destination: { s3: destination.s3 },
           destinationWrite: destination.write,

@@ -49,7 +49,7 @@ type FileOutcome = { kind: 'copied'; copied: CopiedFile } | { kind: 'skipped' } 
 
 export async function copyFiles(plan: CopyPlan, options: CopyOptions = {}): Promise<CopyResult> {
   const settings = resolveSettings(options);
-  const pool = new S3ClientPool({ requestTimeoutMs: options.requestTimeoutMs ?? 120_000 });
+  const pool = options.clients ?? new S3ClientPool({ requestTimeoutMs: options.requestTimeoutMs ?? 120_000 });
   const progress = new ProgressTracker(
     plan.map((item) => item.size),
     options.onProgress,
@@ -63,7 +63,7 @@ export async function copyFiles(plan: CopyPlan, options: CopyOptions = {}): Prom
     });
     return await summarize(plan, outcomes, settings, pool);
   } finally {
-    pool.destroy();
+    if (!options.clients) pool.destroy();
   }
 }
 

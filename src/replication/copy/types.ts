@@ -4,6 +4,7 @@
  * The copier knows nothing of Iceberg: the shipper has already mapped every source location to its
  * destination (DESIGN.md section 4) and knows each file's size from the manifests.
  */
+import type { S3ClientPool } from './locations.ts';
 
 import type { StoreResolverConfig } from '../../storage/store-resolver.ts';
 import type { RetryPolicy } from './retry.ts';
@@ -82,4 +83,9 @@ export interface CopyOptions {
   /** Per-request socket timeout in ms; a timed-out request counts as a retryable failure. Default 120 s. */
   requestTimeoutMs?: number;
   onProgress?: (progress: CopyProgress) => void;
+  /**
+   * S3 clients to use (and keep open) across calls: a long-running shipper reuses its connections
+   * from table to table. Without it, each call opens clients and closes them at the end.
+   */
+  clients?: S3ClientPool;
 }
