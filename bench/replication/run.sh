@@ -21,7 +21,7 @@
 #   --no-profile       skip the CPU profile of Icerelay's rewrite (default: profiled after the rounds)
 #   --profile-server   CPU-profile the server during the lag measurement (started as `node --cpu-prof
 #                      --import tsx src/main.ts`, what `npm start` runs; adds a little overhead)
-#   --rev REV          run Icerelay's code as of git revision REV (git archive of src/, package.json,
+#   --rev REV          run Icerelay's code as of git revision REV (git archive of src/, spec/, package.json,
 #                      tsconfig.json into the scratch folder), not the working tree: for numbers that
 #                      belong to a commit while src/ has uncommitted edits     (the working tree)
 #   --out-dir D        where results.md / results.json go              (bench/replication)
@@ -83,7 +83,7 @@ code=$root
 if [ -n "$rev" ]; then
   code="$scratch/code"
   mkdir -p "$code/bench/replication"
-  git archive "$rev" src package.json tsconfig.json | tar -x -C "$code"
+  git archive "$rev" src spec package.json tsconfig.json | tar -x -C "$code"
   ln -s "$root/node_modules" "$code/node_modules"
   cp bench/replication/rewrite-worker.ts "$code/bench/replication/"
   code_desc="$(git rev-parse --short "$rev") (\`git archive\`, working tree not used)"
