@@ -173,6 +173,11 @@ export interface RecordScanner {
   scan(buf: Buffer, pos: number, spans: Int32Array): number;
   /** Per located field: the union branch index that is `null`, or -1 (not a union, or no null). */
   nullBranch: number[];
+  /**
+   * Per located field: whether its type is a union, so that its span starts with the branch index
+   * (DuckDB declares every field of a manifest list as `["null", ...]`).
+   */
+  union: boolean[];
   /** New spans array for this scanner, filled with -1. */
   newSpans(): Int32Array;
 }
@@ -180,6 +185,7 @@ export interface RecordScanner {
 export function compileRecordScanner(schema: unknown, locate: readonly string[]): RecordScanner {
   const named = new Map<string, Schema>();
   const nullBranch = locate.map(() => -1);
+  const union = locate.map(() => false);
 
   const compile = (s: Schema, path: string | undefined, namespace: string | undefined): Skip => {
     if (Array.isArray(s)) {
@@ -226,7 +232,10 @@ export function compileRecordScanner(schema: unknown, locate: readonly string[])
           const skip = compile(f.type, fieldPath, ns);
           const slot = fieldPath === undefined ? -1 : locate.indexOf(fieldPath);
           if (slot < 0) return skip;
-          if (Array.isArray(f.type)) nullBranch[slot] = f.type.findIndex((b) => b === 'null');
+          if (Array.isArray(f.type)) {
+            union[slot] = true;
+            nullBranch[slot] = f.type.findIndex((b) => b === 'null' || (typeof b === 'object' && !Array.isArray(b) && b.type === 'null'));
+          }
           const at = slot * 2;
           return (buf: Buffer, pos: number, spans: Int32Array) => {
             const end = skip(buf, pos, spans);
@@ -256,6 +265,7 @@ export function compileRecordScanner(schema: unknown, locate: readonly string[])
   return {
     scan,
     nullBranch,
+    union,
     newSpans: () => new Int32Array(locate.length * 2).fill(-1),
   };
 }

@@ -13,7 +13,7 @@
 import type avro from 'avsc';
 import type { LocationMap } from './location-map.ts';
 import { decodeRecord, encodeRecord, readAvroBlocks, readAvroContainer, typeForSchema, writeAvroBlocks, type AvroBlocks, type AvroRecord } from './avro-container.ts';
-import { AvroScanError, compileRecordScanner, encodeString, encodeVarint, readString, readVarintBigint, varintAt, type RecordScanner } from './avro-scanner.ts';
+import { AvroScanError, compileRecordScanner, encodeString, encodeVarint, readString, readVarint, readVarintBigint, varintAt, type RecordScanner } from './avro-scanner.ts';
 
 /** Manifest entry status (Iceberg spec). DELETED entries are kept but their files are not needed. */
 export const ManifestEntryStatus = { EXISTING: 0, ADDED: 1, DELETED: 2 } as const;
@@ -106,6 +106,18 @@ function requireFields(spans: Int32Array, fields: readonly string[], required: n
   }
 }
 
+/**
+ * Where a located field's value starts: after the branch index when the field is a union
+ * (`["null", "string"]`), at its span otherwise. A null there is an error naming the field.
+ */
+function valueAt(data: Buffer, spans: Int32Array, slot: number, scanner: RecordScanner, fields: readonly string[], location: string): number {
+  const start = spans[slot]!;
+  if (!scanner.union[slot / 2]) return start;
+  const { value: branch, end } = readVarint(data, start);
+  if (branch === scanner.nullBranch[slot / 2]) throw new Error(`Cannot rewrite ${location}: a record's ${fields[slot / 2]} is null`);
+  return end;
+}
+
 function scanError(error: unknown, location: string): Error {
   return error instanceof AvroScanError ? new Error(`Cannot read Avro file ${location}: ${error.message}`) : (error as Error);
 }
@@ -154,9 +166,11 @@ export function rewriteManifest(bytes: Uint8Array, location: string, map: Locati
   let type: avro.Type | undefined;
   const out = rewriteBlocks(file, scanner, (data, start, end, spans) => {
     if (entryCount++ === 0) requireFields(spans, ENTRY_FIELDS, [STATUS, FILE_PATH, FILE_SIZE], location, 'manifest');
-    const status = varintAt(data, spans[STATUS]!);
-    const content = spans[CONTENT] === -1 ? FileContent.DATA : varintAt(data, spans[CONTENT]!);
-    const path = readString(data, spans[FILE_PATH]!);
+    const at = (slot: number) => valueAt(data, spans, slot, scanner, ENTRY_FIELDS, location);
+    const status = varintAt(data, at(STATUS));
+    const content = spans[CONTENT] === -1 ? FileContent.DATA : varintAt(data, at(CONTENT));
+    const pathAt = at(FILE_PATH);
+    const path = readString(data, pathAt);
     const referencesDataFile = spans[REFERENCED_DATA_FILE] !== -1 && varintAt(data, spans[REFERENCED_DATA_FILE]!) !== refNull;
     let ref: ReferencedFile;
     let change: { start: number; end: number; bytes: Buffer };
@@ -171,10 +185,10 @@ export function rewriteManifest(bytes: Uint8Array, location: string, map: Locati
         kind: content === FileContent.EQUALITY_DELETES ? 'equality-deletes' : 'data',
         sourceLocation: path,
         destinationLocation: destination,
-        sizeInBytes: readVarintBigint(data, spans[FILE_SIZE]!),
+        sizeInBytes: readVarintBigint(data, at(FILE_SIZE)),
         status,
       };
-      change = { start: spans[FILE_PATH]!, end: spans[FILE_PATH + 1]!, bytes: encodeString(destination) };
+      change = { start: pathAt, end: spans[FILE_PATH + 1]!, bytes: encodeString(destination) };
     }
     (ref.status === ManifestEntryStatus.DELETED ? deletedFiles : files).push(ref);
     return [change];
@@ -272,7 +286,9 @@ export function rewriteManifestList(
   const manifests: RewrittenManifestList['manifests'] = [];
   const out = rewriteBlocks(file, scanner, (data, _start, _end, spans) => {
     if (manifests.length === 0) requireFields(spans, LIST_FIELDS, [MANIFEST_PATH, MANIFEST_LENGTH], location, 'manifest list');
-    const path = readString(data, spans[MANIFEST_PATH]!);
+    const pathAt = valueAt(data, spans, MANIFEST_PATH, scanner, LIST_FIELDS, location);
+    const lengthAt = valueAt(data, spans, MANIFEST_LENGTH, scanner, LIST_FIELDS, location);
+    const path = readString(data, pathAt);
     const length = manifestLengths.get(path);
     if (length === undefined) {
       throw new Error(`Manifest ${path} listed in manifest list ${location} has no rewritten length: rewrite it first`);
@@ -280,8 +296,8 @@ export function rewriteManifestList(
     const destination = map.map(path, `listed in manifest list ${location}`);
     manifests.push({ sourceLocation: path, destinationLocation: destination, length: BigInt(length) });
     const changes = [
-      { start: spans[MANIFEST_PATH]!, end: spans[MANIFEST_PATH + 1]!, bytes: encodeString(destination) },
-      { start: spans[MANIFEST_LENGTH]!, end: spans[MANIFEST_LENGTH + 1]!, bytes: encodeVarint(length) },
+      { start: pathAt, end: spans[MANIFEST_PATH + 1]!, bytes: encodeString(destination) },
+      { start: lengthAt, end: spans[MANIFEST_LENGTH + 1]!, bytes: encodeVarint(length) },
     ];
     return changes.sort((a, b) => a.start - b.start);
   });
