@@ -38,7 +38,7 @@ import { rewritePositionDeleteFile } from './rewrite/position-delete-file.ts';
 import { rewritePuffinFile } from './rewrite/puffin-file.ts';
 import {
   readManifestListEntries,
-  rewriteManifest,
+  rewriteManifestAsync,
   rewriteManifestList,
   type ReferencedFile,
   type RewrittenFileValues,
@@ -86,6 +86,8 @@ export { ReplicaConflictError };
 
 /** Delete files read, rewritten and written at once (each is read whole into memory). */
 const DELETE_FILE_CONCURRENCY = 8;
+/** Manifests read, rewritten and written at once: their codec work runs on other cores meanwhile. */
+const MANIFEST_CONCURRENCY = 4;
 
 export interface TableSyncOptions {
   /**
@@ -123,45 +125,51 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
   const manifestLengths = new Map<string, number | bigint>();
   const held = await manifestsHeldByReplica(ctx, current?.metadata, plan.newSnapshots);
   let manifestsReused = 0;
+  /** Reads, rewrites and writes one manifest (its delete files first); answers its new length. */
+  const rewriteOne = async (path: string): Promise<number> => {
+    const manifestBytes = await ctx.sourceStores.storeFor(path).read(path);
+    let manifest = await rewriteManifestAsync(manifestBytes, path, ctx.map);
+    // Delete files first: the manifest is written with their new sizes, after they exist.
+    const toRewrite = manifest.files.filter((f) => f.kind === 'position-deletes' || f.kind === 'deletion-vector');
+    for (const referenced of manifest.files) {
+      if (toRewrite.includes(referenced)) continue;
+      copies.push({ source: referenced.sourceLocation, destination: referenced.destinationLocation, size: Number(referenced.sizeInBytes) });
+    }
+    const values = new Map<string, RewrittenFileValues>();
+    await mapWithConcurrency(toRewrite, DELETE_FILE_CONCURRENCY, async (referenced) => {
+      let pending = deleteFiles.get(referenced.sourceLocation);
+      if (!pending) {
+        pending = rewriteDeleteFile(ctx, referenced);
+        deleteFiles.set(referenced.sourceLocation, pending);
+      }
+      values.set(referenced.sourceLocation, (await pending).values);
+    });
+    // A DELETED entry of a rewritten delete file records the size the replica's file has (when the
+    // replica has it: an earlier sync rewrote it); readers skip such entries, auditors do not.
+    const deletedRewritten = manifest.deletedFiles.filter((f) => f.kind === 'position-deletes' || f.kind === 'deletion-vector');
+    await mapWithConcurrency(deletedRewritten, DELETE_FILE_CONCURRENCY, async (file) => {
+      const info = await ctx.replicaStores.storeFor(file.destinationLocation).stat(file.destinationLocation);
+      if (info) values.set(file.sourceLocation, { fileSizeInBytes: BigInt(info.size) });
+    });
+    if (values.size > 0) manifest = await rewriteManifestAsync(manifestBytes, path, ctx.map, { rewrittenFiles: values });
+    await ctx.replicaStores.storeFor(manifest.destinationLocation).write(manifest.destinationLocation, manifest.bytes);
+    return manifest.length;
+  };
+  // Each manifest once, however many of the new snapshots list it; several at a time.
+  const manifestWork = new Map<string, Promise<number | bigint>>();
   for (const file of snapshotMetadataFiles(source, newIds)) {
     if (file.kind !== 'manifest-list') continue;
     const listBytes = await ctx.sourceStores.storeFor(file.location).read(file.location);
-    for (const entry of readManifestListEntries(listBytes, file.location)) {
-      if (manifestLengths.has(entry.path)) continue;
-      const heldLength = held.get(ctx.map.map(entry.path, `manifest listed in ${file.location}`));
-      if (heldLength !== undefined) {
-        manifestLengths.set(entry.path, heldLength);
-        manifestsReused++;
-        continue;
+    await mapWithConcurrency(readManifestListEntries(listBytes, file.location), MANIFEST_CONCURRENCY, async (entry) => {
+      let work = manifestWork.get(entry.path);
+      if (!work) {
+        const heldLength = held.get(ctx.map.map(entry.path, `manifest listed in ${file.location}`));
+        if (heldLength !== undefined) manifestsReused++;
+        work = heldLength !== undefined ? Promise.resolve(heldLength) : rewriteOne(entry.path);
+        manifestWork.set(entry.path, work);
       }
-      const manifestBytes = await ctx.sourceStores.storeFor(entry.path).read(entry.path);
-      let manifest = rewriteManifest(manifestBytes, entry.path, ctx.map);
-      // Delete files first: the manifest is written with their new sizes, after they exist.
-      const toRewrite = manifest.files.filter((f) => f.kind === 'position-deletes' || f.kind === 'deletion-vector');
-      for (const referenced of manifest.files) {
-        if (toRewrite.includes(referenced)) continue;
-        copies.push({ source: referenced.sourceLocation, destination: referenced.destinationLocation, size: Number(referenced.sizeInBytes) });
-      }
-      const values = new Map<string, RewrittenFileValues>();
-      await mapWithConcurrency(toRewrite, DELETE_FILE_CONCURRENCY, async (referenced) => {
-        let pending = deleteFiles.get(referenced.sourceLocation);
-        if (!pending) {
-          pending = rewriteDeleteFile(ctx, referenced);
-          deleteFiles.set(referenced.sourceLocation, pending);
-        }
-        values.set(referenced.sourceLocation, (await pending).values);
-      });
-      // A DELETED entry of a rewritten delete file records the size the replica's file has (when the
-      // replica has it: an earlier sync rewrote it); readers skip such entries, auditors do not.
-      const deletedRewritten = manifest.deletedFiles.filter((f) => f.kind === 'position-deletes' || f.kind === 'deletion-vector');
-      await mapWithConcurrency(deletedRewritten, DELETE_FILE_CONCURRENCY, async (file) => {
-        const info = await ctx.replicaStores.storeFor(file.destinationLocation).stat(file.destinationLocation);
-        if (info) values.set(file.sourceLocation, { fileSizeInBytes: BigInt(info.size) });
-      });
-      if (values.size > 0) manifest = rewriteManifest(manifestBytes, entry.path, ctx.map, { rewrittenFiles: values });
-      await ctx.replicaStores.storeFor(manifest.destinationLocation).write(manifest.destinationLocation, manifest.bytes);
-      manifestLengths.set(entry.path, manifest.length);
-    }
+      manifestLengths.set(entry.path, await work);
+    });
     // Written after its manifests: a list never names a manifest that is not there.
     const list = rewriteManifestList(listBytes, file.location, ctx.map, manifestLengths);
     await ctx.replicaStores.storeFor(list.destinationLocation).write(list.destinationLocation, list.bytes);
