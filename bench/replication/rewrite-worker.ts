@@ -12,15 +12,14 @@
  * Same work as the procedure: read each file from disk, parse, map every location, re-encode with
  * the source's codec, write the file. Uses the code the shipper runs (src/replication/...):
  * planReplicaMetadata (which maps through rewriteTableMetadata) for each metadata version, in
- * order, the previous version's result being the replica's state; rewriteManifestAsync per manifest
- * (4 at a time, as sync-table.ts does); rewriteManifestList per list.
+ * order, the previous version's result being the replica's state; rewriteManifest per manifest;
+ * rewriteManifestList per list.
  *
  * Usage: tsx bench/replication/rewrite-worker.ts                 (jobs on stdin, answers on stdout)
  *        tsx bench/replication/rewrite-worker.ts --job '<json>' [--repeat N] [--profile FILE.cpuprofile]
  *          (one job: a warm-up run, then N measured runs, optionally CPU-profiled; then exit)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Session } from 'node:inspector';
 import { createInterface } from 'node:readline';
@@ -30,8 +29,7 @@ import { serializeTableMetadata } from '../../src/iceberg/table-metadata.ts';
 import type { TableMetadata } from '../../src/iceberg/types.ts';
 import { planReplicaMetadata } from '../../src/replication/plan/merge-metadata.ts';
 import { LocationMap } from '../../src/replication/rewrite/location-map.ts';
-import { mapWithConcurrency } from '../../src/replication/copy/concurrency.ts';
-import { readManifestListEntries, rewriteManifestAsync, rewriteManifestList } from '../../src/replication/rewrite/rewrite-avro.ts';
+import { readManifestListEntries, rewriteManifest, rewriteManifestList } from '../../src/replication/rewrite/rewrite-avro.ts';
 import { createStoreResolver } from '../../src/storage/store-resolver.ts';
 
 interface Job {
@@ -49,7 +47,7 @@ async function read(location: string): Promise<Uint8Array> {
 
 async function run(job: Job) {
   const started = performance.now();
-  const ms = { metadataJson: 0, listRead: 0, manifests: 0, listRewrite: 0, listWrite: 0, copyPlan: 0 };
+  const ms = { metadataJson: 0, manifestRead: 0, manifestRewrite: 0, manifestWrite: 0, listRead: 0, listRewrite: 0, listWrite: 0, copyPlan: 0 };
   let t = performance.now();
   const lap = (key: keyof typeof ms) => {
     const now = performance.now();
@@ -87,34 +85,27 @@ async function run(job: Job) {
   let entries = 0;
   let manifestBytesIn = 0;
   let manifestBytesOut = 0;
-  // Like the shipper (sync-table.ts): a list's manifests 4 at a time, their codec work (deflate)
-  // on libuv's thread pool, so it overlaps with the next manifest's scanning; a list after its
-  // manifests. Phases overlap, so manifests are timed as one phase (read + rewrite + write).
-  const work = new Map<string, Promise<number>>();
   for (const snapshot of current.snapshots) {
     const listLocation = snapshot['manifest-list'];
     if (listLocation === undefined) throw new Error(`snapshot ${String(snapshot['snapshot-id'])} has no manifest list (v1 inline manifests are not benchmarked)`);
     const listBytes = await read(listLocation);
     lap('listRead');
-    await mapWithConcurrency(readManifestListEntries(listBytes, listLocation), 4, async (entry) => {
-      let pending = work.get(entry.path);
-      if (!pending) {
-        pending = (async () => {
-          const bytes = await read(entry.path);
-          const manifest = await rewriteManifestAsync(bytes, entry.path, map);
-          for (const file of manifest.files) dataFiles.set(file.destinationLocation, file.sourceLocation);
-          entries += manifest.entryCount;
-          manifestBytesIn += bytes.length;
-          manifestBytesOut += manifest.length;
-          await writeFile(out(manifest.destinationLocation), manifest.bytes);
-          copyPlan.push(`${out(manifest.destinationLocation)},${manifest.destinationLocation}`);
-          return manifest.length;
-        })();
-        work.set(entry.path, pending);
-      }
-      lengths.set(entry.path, await pending);
-    });
-    lap('manifests');
+    for (const entry of readManifestListEntries(listBytes, listLocation)) {
+      if (lengths.has(entry.path)) continue;
+      lap('listRewrite');
+      const bytes = await read(entry.path);
+      lap('manifestRead');
+      const manifest = rewriteManifest(bytes, entry.path, map);
+      for (const file of manifest.files) dataFiles.set(file.destinationLocation, file.sourceLocation);
+      entries += manifest.entryCount;
+      manifestBytesIn += bytes.length;
+      manifestBytesOut += manifest.length;
+      lap('manifestRewrite');
+      writeFileSync(out(manifest.destinationLocation), manifest.bytes);
+      copyPlan.push(`${out(manifest.destinationLocation)},${manifest.destinationLocation}`);
+      lengths.set(entry.path, manifest.length);
+      lap('manifestWrite');
+    }
     const list = rewriteManifestList(listBytes, listLocation, map, lengths);
     lap('listRewrite');
     writeFileSync(out(list.destinationLocation), list.bytes);

@@ -38,7 +38,7 @@ import { rewritePositionDeleteFile } from './rewrite/position-delete-file.ts';
 import { rewritePuffinFile } from './rewrite/puffin-file.ts';
 import {
   readManifestListEntries,
-  rewriteManifestAsync,
+  rewriteManifest,
   rewriteManifestList,
   type ReferencedFile,
   type RewrittenFileValues,
@@ -86,7 +86,7 @@ export { ReplicaConflictError };
 
 /** Delete files read, rewritten and written at once (each is read whole into memory). */
 const DELETE_FILE_CONCURRENCY = 8;
-/** Manifests read, rewritten and written at once: their codec work runs on other cores meanwhile. */
+/** Manifests read, rewritten and written at once. */
 const MANIFEST_CONCURRENCY = 4;
 
 export interface TableSyncOptions {
@@ -128,7 +128,7 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
   /** Reads, rewrites and writes one manifest (its delete files first); answers its new length. */
   const rewriteOne = async (path: string): Promise<number> => {
     const manifestBytes = await ctx.sourceStores.storeFor(path).read(path);
-    let manifest = await rewriteManifestAsync(manifestBytes, path, ctx.map);
+    let manifest = rewriteManifest(manifestBytes, path, ctx.map);
     // Delete files first: the manifest is written with their new sizes, after they exist.
     const toRewrite = manifest.files.filter((f) => f.kind === 'position-deletes' || f.kind === 'deletion-vector');
     for (const referenced of manifest.files) {
@@ -151,11 +151,12 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
       const info = await ctx.replicaStores.storeFor(file.destinationLocation).stat(file.destinationLocation);
       if (info) values.set(file.sourceLocation, { fileSizeInBytes: BigInt(info.size) });
     });
-    if (values.size > 0) manifest = await rewriteManifestAsync(manifestBytes, path, ctx.map, { rewrittenFiles: values });
+    if (values.size > 0) manifest = rewriteManifest(manifestBytes, path, ctx.map, { rewrittenFiles: values });
     await ctx.replicaStores.storeFor(manifest.destinationLocation).write(manifest.destinationLocation, manifest.bytes);
     return manifest.length;
   };
-  // Each manifest once, however many of the new snapshots list it; several at a time.
+  // Each manifest once, however many of the new snapshots list it; several at a time, so that
+  // reading and writing one (object storage round trips) overlaps with rewriting another.
   const manifestWork = new Map<string, Promise<number | bigint>>();
   for (const file of snapshotMetadataFiles(source, newIds)) {
     if (file.kind !== 'manifest-list') continue;

@@ -3,27 +3,15 @@
  * `gzip` manifest compression writes) and snappy. Anything else (zstd, bzip2, xz) fails with the
  * file and codec named rather than producing a file some reader cannot open.
  */
-import { promisify } from 'node:util';
-import { deflateRaw, deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { crc32, snappyCompressLiteral, snappyUncompress } from './snappy.ts';
 
 export interface AvroCodec {
   decompress(block: Buffer): Buffer;
   compress(block: Buffer): Buffer;
-  /**
-   * The same off the main thread where the codec allows it (deflate runs on libuv's thread pool),
-   * so manifests being rewritten side by side compress on other cores.
-   */
-  decompressAsync(block: Buffer): Promise<Buffer>;
-  compressAsync(block: Buffer): Promise<Buffer>;
 }
 
-const deflateRawAsync = promisify(deflateRaw);
-const inflateRawAsync = promisify(inflateRaw);
-
-type SyncCodec = Pick<AvroCodec, 'decompress' | 'compress'>;
-
-const SYNC_CODECS: Record<string, SyncCodec> = {
+const CODECS: Record<string, AvroCodec> = {
   null: { decompress: (b) => b, compress: (b) => b },
   deflate: { decompress: (b) => inflateRawSync(b), compress: (b) => deflateRawSync(b) },
   snappy: {
@@ -39,17 +27,6 @@ const SYNC_CODECS: Record<string, SyncCodec> = {
     },
   },
 };
-
-const CODECS: Record<string, AvroCodec> = Object.fromEntries(
-  Object.entries(SYNC_CODECS).map(([name, codec]) => [
-    name,
-    {
-      ...codec,
-      decompressAsync: name === 'deflate' ? (b: Buffer) => inflateRawAsync(b) : async (b: Buffer) => codec.decompress(b),
-      compressAsync: name === 'deflate' ? (b: Buffer) => deflateRawAsync(b) : async (b: Buffer) => codec.compress(b),
-    },
-  ]),
-);
 
 export function avroCodec(name: string, location: string): AvroCodec {
   const codec = Object.hasOwn(CODECS, name) ? CODECS[name] : undefined;

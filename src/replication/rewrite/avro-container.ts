@@ -105,20 +105,6 @@ export interface AvroBlocks {
 }
 
 export function readAvroBlocks(bytes: Uint8Array, location: string): AvroBlocks {
-  const file = readCompressedBlocks(bytes, location);
-  const codec = avroCodec(file.codec, location);
-  return { ...file, blocks: file.blocks.map(({ count, data }) => ({ count, data: codec.decompress(data) })) };
-}
-
-/** readAvroBlocks with the blocks decompressed off the main thread (see AvroCodec). */
-export async function readAvroBlocksAsync(bytes: Uint8Array, location: string): Promise<AvroBlocks> {
-  const file = readCompressedBlocks(bytes, location);
-  const codec = avroCodec(file.codec, location);
-  return { ...file, blocks: await Promise.all(file.blocks.map(async ({ count, data }) => ({ count, data: await codec.decompressAsync(data) }))) };
-}
-
-/** The header and the blocks as stored (compressed with the file's codec). */
-function readCompressedBlocks(bytes: Uint8Array, location: string): AvroBlocks {
   const c = new Cursor(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), location);
   if (!c.bytes(4).equals(MAGIC)) throw c.error('not an Avro container file (bad magic)');
   const metadata = new Map<string, Buffer>();
@@ -134,12 +120,12 @@ function readCompressedBlocks(bytes: Uint8Array, location: string): AvroBlocks {
   const schemaBytes = metadata.get('avro.schema');
   if (!schemaBytes) throw c.error('no avro.schema in header');
   const codec = metadata.get('avro.codec')?.toString('utf8') || 'null';
-  avroCodec(codec, location); // an unsupported codec fails here, naming the file
+  const decompress = avroCodec(codec, location);
   const schemaText = schemaBytes.toString('utf8');
   const blocks: AvroBlocks['blocks'] = [];
   while (c.pos < c.buf.length) {
     const count = c.long();
-    const data = c.bytes(c.long());
+    const data = decompress.decompress(c.bytes(c.long()));
     if (!c.bytes(16).equals(sync)) throw c.error('sync marker mismatch');
     blocks.push({ count, data });
   }
@@ -149,18 +135,12 @@ function readCompressedBlocks(bytes: Uint8Array, location: string): AvroBlocks {
 /** Writes blocks of encoded records under the source's header, sync marker and codec. */
 export function writeAvroBlocks(source: Pick<AvroBlocks, 'header' | 'sync' | 'codec' | 'location'>, blocks: { count: number; data: Buffer }[]): Buffer {
   const codec = avroCodec(source.codec, source.location);
-  return assemble(source, blocks.filter((b) => b.count > 0).map(({ count, data }) => ({ count, data: codec.compress(data) })));
-}
-
-/** writeAvroBlocks with the blocks compressed off the main thread (see AvroCodec). */
-export async function writeAvroBlocksAsync(source: Pick<AvroBlocks, 'header' | 'sync' | 'codec' | 'location'>, blocks: { count: number; data: Buffer }[]): Promise<Buffer> {
-  const codec = avroCodec(source.codec, source.location);
-  return assemble(source, await Promise.all(blocks.filter((b) => b.count > 0).map(async ({ count, data }) => ({ count, data: await codec.compressAsync(data) }))));
-}
-
-function assemble(source: Pick<AvroBlocks, 'header' | 'sync'>, compressed: { count: number; data: Buffer }[]): Buffer {
   const parts: Buffer[] = [source.header];
-  for (const { count, data } of compressed) parts.push(encodeLong(count), encodeLong(data.length), data, source.sync);
+  for (const { count, data } of blocks) {
+    if (count === 0) continue;
+    const compressed = codec.compress(data);
+    parts.push(encodeLong(count), encodeLong(compressed.length), compressed, source.sync);
+  }
   return Buffer.concat(parts);
 }
 

@@ -12,7 +12,7 @@
  */
 import type avro from 'avsc';
 import type { LocationMap } from './location-map.ts';
-import { decodeRecord, encodeRecord, readAvroBlocks, readAvroBlocksAsync, readAvroContainer, typeForSchema, writeAvroBlocks, writeAvroBlocksAsync, type AvroBlocks, type AvroRecord } from './avro-container.ts';
+import { decodeRecord, encodeRecord, readAvroBlocks, readAvroContainer, typeForSchema, writeAvroBlocks, type AvroBlocks, type AvroRecord } from './avro-container.ts';
 import { AvroScanError, compileRecordScanner, encodeString, encodeVarint, readString, readVarint, readVarintBigint, varintAt, type RecordScanner } from './avro-scanner.ts';
 
 /** Manifest entry status (Iceberg spec). DELETED entries are kept but their files are not needed. */
@@ -126,11 +126,11 @@ function scanError(error: unknown, location: string): Error {
  * Rewrites each record of each block: `edit` returns the byte ranges of the record to replace
  * (in order) or, for a record it cannot edit in place, its whole new encoding.
  */
-function editBlocks(
+function rewriteBlocks(
   file: AvroBlocks,
   scanner: RecordScanner,
   edit: (data: Buffer, start: number, end: number, spans: Int32Array) => { start: number; end: number; bytes: Buffer }[],
-): { count: number; data: Buffer }[] {
+): Buffer {
   const spans = scanner.newSpans();
   const blocks = file.blocks.map(({ count, data }) => {
     const parts: Buffer[] = [];
@@ -152,46 +152,11 @@ function editBlocks(
     parts.push(data.subarray(copied));
     return { count, data: Buffer.concat(parts) };
   });
-  return blocks;
+  return writeAvroBlocks(file, blocks);
 }
 
 export function rewriteManifest(bytes: Uint8Array, location: string, map: LocationMap, options: RewriteManifestOptions = {}): RewrittenManifest {
   const file = readAvroBlocks(bytes, location);
-  const edited = editManifest(file, map, options);
-  return rewrittenManifest(location, map, writeAvroBlocks(file, edited.blocks), edited);
-}
-
-/**
- * rewriteManifest with the blocks decompressed and compressed off the main thread: manifests
- * rewritten side by side use the machine's other cores for their codec.
- */
-export async function rewriteManifestAsync(bytes: Uint8Array, location: string, map: LocationMap, options: RewriteManifestOptions = {}): Promise<RewrittenManifest> {
-  const file = await readAvroBlocksAsync(bytes, location);
-  const edited = editManifest(file, map, options);
-  return rewrittenManifest(location, map, await writeAvroBlocksAsync(file, edited.blocks), edited);
-}
-
-interface EditedManifest {
-  blocks: { count: number; data: Buffer }[];
-  files: ReferencedFile[];
-  deletedFiles: ReferencedFile[];
-  entryCount: number;
-}
-
-function rewrittenManifest(location: string, map: LocationMap, out: Buffer, edited: EditedManifest): RewrittenManifest {
-  return {
-    sourceLocation: location,
-    destinationLocation: map.map(location, 'manifest'),
-    bytes: out,
-    length: out.length,
-    files: edited.files,
-    deletedFiles: edited.deletedFiles,
-    entryCount: edited.entryCount,
-  };
-}
-
-function editManifest(file: AvroBlocks, map: LocationMap, options: RewriteManifestOptions): EditedManifest {
-  const location = file.location;
   const scanner = scannerFor(file, ENTRY_FIELDS);
   const refNull = scanner.nullBranch[REFERENCED_DATA_FILE / 2];
   const context = `listed in manifest ${location}`;
@@ -199,7 +164,7 @@ function editManifest(file: AvroBlocks, map: LocationMap, options: RewriteManife
   const deletedFiles: ReferencedFile[] = [];
   let entryCount = 0;
   let type: avro.Type | undefined;
-  const blocks = editBlocks(file, scanner, (data, start, end, spans) => {
+  const out = rewriteBlocks(file, scanner, (data, start, end, spans) => {
     if (entryCount++ === 0) requireFields(spans, ENTRY_FIELDS, [STATUS, FILE_PATH, FILE_SIZE], location, 'manifest');
     const at = (slot: number) => valueAt(data, spans, slot, scanner, ENTRY_FIELDS, location);
     const status = varintAt(data, at(STATUS));
@@ -228,7 +193,15 @@ function editManifest(file: AvroBlocks, map: LocationMap, options: RewriteManife
     (ref.status === ManifestEntryStatus.DELETED ? deletedFiles : files).push(ref);
     return [change];
   });
-  return { blocks, files, deletedFiles, entryCount };
+  return {
+    sourceLocation: location,
+    destinationLocation: map.map(location, 'manifest'),
+    bytes: out,
+    length: out.length,
+    files,
+    deletedFiles,
+    entryCount,
+  };
 }
 
 function rewriteEntry(entry: AvroRecord, manifest: string, map: LocationMap, options: RewriteManifestOptions) {
@@ -311,7 +284,7 @@ export function rewriteManifestList(
   const file = readAvroBlocks(bytes, location);
   const scanner = scannerFor(file, LIST_FIELDS);
   const manifests: RewrittenManifestList['manifests'] = [];
-  const blocks = editBlocks(file, scanner, (data, _start, _end, spans) => {
+  const out = rewriteBlocks(file, scanner, (data, _start, _end, spans) => {
     if (manifests.length === 0) requireFields(spans, LIST_FIELDS, [MANIFEST_PATH, MANIFEST_LENGTH], location, 'manifest list');
     const pathAt = valueAt(data, spans, MANIFEST_PATH, scanner, LIST_FIELDS, location);
     const lengthAt = valueAt(data, spans, MANIFEST_LENGTH, scanner, LIST_FIELDS, location);
@@ -328,7 +301,7 @@ export function rewriteManifestList(
     ];
     return changes.sort((a, b) => a.start - b.start);
   });
-  return { sourceLocation: location, destinationLocation: map.map(location, 'manifest list'), bytes: writeAvroBlocks(file, blocks), manifests };
+  return { sourceLocation: location, destinationLocation: map.map(location, 'manifest list'), bytes: out, manifests };
 }
 
 /** The manifests a manifest list names, with their recorded lengths (to read them before rewriting). */
