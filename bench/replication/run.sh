@@ -4,7 +4,7 @@
 #    rewrite_table_path Spark procedure on the same Spark-built table, taking turns in rounds, median.
 # 2. Replication lag of small commits: `npm start` on a free port and a fresh data folder, a PyIceberg
 #    client appending 1-row commits through the proxy and polling the replica `local` for each.
-# 3. Backfill (1,000 tables vs an AWS SDK copy loop): not measured yet.
+# 3. Backfill (1,000 tables vs an AWS SDK copy loop): its own benchmark, bench/backfill/run.sh.
 #
 # Usage: bash bench/replication/run.sh [options]
 #   --files N          manifest entries in the rewrite table            (100000)
