@@ -21,7 +21,7 @@ import { OutboxStore, type ReplicationPosition } from '../../../src/outbox/outbo
 import { killAllChildren, startIcerelay, type IcerelayChild } from '../../helpers/child-process-icerelay.ts';
 import { freePort } from '../../helpers/free-port.ts';
 import {
-  append, createNamespace, createTable, expectOutboxAccountsFor, expectReplicaEqualsSource, freshPostgresDatabase, postgresSkip, sleep,
+  append, createNamespace, createTable, expectOutboxAccountsFor, expectReplicaEqualsSource, freshPostgresDatabase, postgresSkip,
   runPool, sourceSnapshotIds, tableKey, waitForReplication, watchReplicas, type AppendResult, type TableId,
 } from './harness.ts';
 
@@ -57,9 +57,13 @@ describe.skipIf(postgresSkip !== undefined)('two Icerelay processes sharing one 
   async function killWhileShipping(): Promise<ReplicationPosition[]> {
     const worker = `${hostname()}:${b.pid}`;
     const held = async () => (await outbox.positions({ destination: 'local' })).filter((p) => p.lockedBy === worker && (p.lockedUntilMs ?? 0) > Date.now());
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline && (await held()).length === 0;) await sleep(5);
-    await new Promise<void>((resolve) => (commitSentToB = resolve));
-    await sleep(Math.random() * 4);
+    // The kill must leave both behind: a commit on its way to b (no answer) and a queue b is shipping
+    // (an orphaned claim). Shipping a small commit takes b only milliseconds, so wait for a commit
+    // sent to b while b holds a claim, then kill at once.
+    for (const deadline = Date.now() + 30_000; ;) {
+      await new Promise<void>((resolve) => (commitSentToB = resolve));
+      if ((await held()).length > 0 || Date.now() > deadline) break;
+    }
     bKilled = true; // from now on the writers use the survivor (commits in flight to b get no answer)
     killedAtMs = Date.now();
     await b.kill('SIGKILL');
