@@ -144,19 +144,15 @@ async function summarize(plan: CopyPlan, outcomes: FileOutcome[], settings: Sett
   // Skipped files were just found with the right size; copied ones are checked once all are written:
   // a copy that "succeeded" can still be wrong (a server that truncated, a concurrent delete, a
   // source whose size is not the one its manifest records), and the replica must not point at it.
-  let sizes: (number | undefined)[];
-  try {
-    sizes = await sizesOf(copied.map((file) => resolveLocation(file.item.destination, settings.destination, pool)), settings.retry, settings.concurrency);
-  } catch (err) {
-    sizes = [];
-    copied.forEach((file) => result.failures.push(failureOf(file.item, err, file.attempts, 'verification failed')));
-    outcomes.forEach((outcome, i) => {
-      if (outcome.kind === 'skipped') result.skipped.push(plan[i] as CopyItem);
-      if (outcome.kind === 'failed') result.failures.push(outcome.failure);
+  // A listing that fails after its retries fails every copied file's verification, naming why.
+  let listingError: unknown;
+  const sizes = await sizesOf(copied.map((file) => resolveLocation(file.item.destination, settings.destination, pool)), settings.retry, settings.concurrency)
+    .catch((err: unknown) => {
+      listingError = err;
+      return [];
     });
-    return result;
-  }
   const verified = await Promise.all(copied.map(async (file, i) => {
+    if (listingError !== undefined) return failureOf(file.item, listingError, file.attempts, 'verification failed');
     const size = sizes[i];
     if (size === file.item.size) return undefined;
     if (size === undefined) return failureOf(file.item, new Error(`Destination file is missing after copying: ${file.item.destination}`), file.attempts, 'verification failed');

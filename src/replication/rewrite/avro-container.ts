@@ -10,6 +10,7 @@
 import avro from 'avsc';
 import { typeWithBigintLongs } from '../../iceberg/avro-file.ts';
 import { avroCodec } from './avro-codecs.ts';
+import { encodeVarint } from './avro-scanner.ts';
 
 const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj" 1
 
@@ -59,16 +60,6 @@ class Cursor {
   }
 }
 
-function encodeLong(value: number): Buffer {
-  let n = (BigInt(value) << 1n) ^ (BigInt(value) >> 63n);
-  const out: number[] = [];
-  do {
-    const b = Number(n & 0x7fn);
-    n >>= 7n;
-    out.push(n > 0n ? b | 0x80 : b);
-  } while (n > 0n);
-  return Buffer.from(out);
-}
 
 /**
  * Compiled types by schema text. Compiling one (avsc generates code per record type) costs more
@@ -139,7 +130,7 @@ export function writeAvroBlocks(source: Pick<AvroBlocks, 'header' | 'sync' | 'co
   for (const { count, data } of blocks) {
     if (count === 0) continue;
     const compressed = codec.compress(data);
-    parts.push(encodeLong(count), encodeLong(compressed.length), compressed, source.sync);
+    parts.push(encodeVarint(count), encodeVarint(compressed.length), compressed, source.sync);
   }
   return Buffer.concat(parts);
 }
