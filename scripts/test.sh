@@ -35,7 +35,8 @@ eval "$(bash scripts/postgres.sh env)"
 eval "$(bash scripts/s3-server.sh env)"
 
 step "unit and integration tests (vitest)"
-if npx vitest run --reporter=default --reporter=json --outputFile=.tmp/vitest.json; then :; else failures=$((failures + 1)); fi
+vitest_status=0
+npx vitest run --reporter=default --reporter=json --outputFile=.tmp/vitest.json || vitest_status=$?
 node -e '
   const r = require("./.tmp/vitest.json");
   // A test file that fails before any of its tests runs (an import or a beforeAll error) has no
@@ -43,6 +44,15 @@ node -e '
   const brokenFiles = r.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed")).length;
   console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests + brokenFiles} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
 ' | tee -a "$summary_file"
+if [ "$vitest_status" -ne 0 ]; then
+  failures=$((failures + 1))
+  # vitest also fails a run whose tests all passed when an error escaped them (an unhandled
+  # rejection, a worker that died): count that as a failure of its own so the total says so.
+  if grep -qE '^vitest: [0-9]+ passed, 0 failed' "$summary_file"; then
+    echo "vitest exited with status $vitest_status although no test failed: see 'Unhandled Errors' above" >&2
+    echo "vitest-errors: 0 passed, 1 failed, 0 skipped" >> "$summary_file"
+  fi
+fi
 
 if [ "$unit_only" = false ]; then
   # shellcheck source=scripts/conformance-suite.sh
