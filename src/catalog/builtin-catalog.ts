@@ -221,7 +221,7 @@ export class BuiltinCatalog {
   async registerTable(levels: string[], name: string, metadataLocation: string, overwrite: boolean): Promise<LoadedTable> {
     const id = { namespace: levels, name };
     await this.requireNamespace(levels);
-    const metadata = await readTableMetadata(this.stores, metadataLocation);
+    const metadata = await readTableMetadata(this.stores, metadataLocation, { cached: true });
     const existing = await this.store.getEntity(namespaceKey(levels), name);
     if (existing && (!overwrite || existing.kind !== 'table')) await this.checkNameFree(id, 'table');
     if (existing) {
@@ -341,7 +341,7 @@ export class BuiltinCatalog {
       if (!change.updates.some((u) => u.action === 'set-location')) builder.setLocation(await this.defaultLocation(id.namespace, id.name));
       return { id, baseLocation: undefined, metadata: builder.build(), metadataLocation: '', unchanged: false };
     }
-    const base = await readTableMetadata(this.stores, row.metadata_location);
+    const base = await readTableMetadata(this.stores, row.metadata_location, { cached: true });
     checkTableRequirements(change.requirements, base);
     const builder = new TableMetadataBuilder(base, row.metadata_location).applyAll(change.updates);
     const metadata = builder.build();
@@ -380,7 +380,7 @@ export class BuiltinCatalog {
   async replaceView(id: Identifier, requirements: unknown, updates: MetadataUpdate[]): Promise<LoadedView> {
     for (let attempt = 0; ; attempt++) {
       const row = await this.viewRow(id);
-      const base = await readViewMetadata(this.stores, row.metadata_location);
+      const base = await readViewMetadata(this.stores, row.metadata_location, { cached: true });
       checkViewRequirements(requirements, base);
       const builder = new ViewMetadataBuilder(base).applyAll(updates);
       if (!builder.hasChanges) return { metadataLocation: row.metadata_location, metadata: base };

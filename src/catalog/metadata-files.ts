@@ -11,6 +11,7 @@ import type { TableMetadata, ViewMetadata } from '../iceberg/types.ts';
 import { parseViewMetadata, serializeViewMetadata } from '../iceberg/view-metadata.ts';
 import { ObjectNotFoundError, UnsupportedLocationError } from '../storage/object-store.ts';
 import type { StoreResolver } from '../storage/store-resolver.ts';
+import { cachedMetadataText, forgetMetadataText, rememberMetadataText } from './metadata-text-cache.ts';
 
 export type { StoreResolver };
 
@@ -39,7 +40,19 @@ function locationError(error: unknown, location: string, action: string): unknow
   return error;
 }
 
-async function readText(stores: StoreResolver, location: string): Promise<string> {
+/**
+ * How a metadata file is read. `cached`: from memory when this process wrote or read the file
+ * before (metadata files are immutable; see metadata-text-cache.ts). For a commit's base and for a
+ * file about to be registered or replicated; a table load always reads storage, so that a file
+ * deleted behind the catalog's back is reported, not served.
+ */
+export interface ReadOptions {
+  cached?: boolean;
+}
+
+async function readText(stores: StoreResolver, location: string, options: ReadOptions): Promise<string> {
+  const cached = options.cached ? cachedMetadataText(stores, location) : undefined;
+  if (cached !== undefined) return cached;
   let bytes: Uint8Array;
   try {
     bytes = await stores.storeFor(location).read(location);
@@ -51,11 +64,14 @@ async function readText(stores: StoreResolver, location: string): Promise<string
     throw locationError(error, location, 'read');
   }
   const gzipped = bytes.length > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+  let text: string;
   try {
-    return Buffer.from(gzipped ? gunzipSync(bytes) : bytes).toString('utf8');
+    text = Buffer.from(gzipped ? gunzipSync(bytes) : bytes).toString('utf8');
   } catch (error) {
     throw invalidArgument(`Cannot read metadata file ${location}: ${error instanceof Error ? error.message : String(error)}`);
   }
+  rememberMetadataText(stores, location, text);
+  return text;
 }
 
 async function writeText(stores: StoreResolver, location: string, text: string): Promise<void> {
@@ -65,6 +81,7 @@ async function writeText(stores: StoreResolver, location: string, text: string):
   } catch (error) {
     throw locationError(error, location, 'write');
   }
+  rememberMetadataText(stores, location, text);
 }
 
 /** Parses a metadata file, reporting a file that is not valid metadata as a 400 naming it. */
@@ -77,8 +94,8 @@ function parseFile<T>(location: string, text: string, parse: (text: string) => T
   }
 }
 
-export async function readTableMetadata(stores: StoreResolver, location: string): Promise<TableMetadata> {
-  return parseFile(location, await readText(stores, location), parseTableMetadata);
+export async function readTableMetadata(stores: StoreResolver, location: string, options: ReadOptions = {}): Promise<TableMetadata> {
+  return parseFile(location, await readText(stores, location, options), parseTableMetadata);
 }
 
 export async function writeTableMetadata(stores: StoreResolver, metadata: TableMetadata, previous: string | undefined): Promise<string> {
@@ -87,8 +104,8 @@ export async function writeTableMetadata(stores: StoreResolver, metadata: TableM
   return location;
 }
 
-export async function readViewMetadata(stores: StoreResolver, location: string): Promise<ViewMetadata> {
-  return parseFile(location, await readText(stores, location), parseViewMetadata);
+export async function readViewMetadata(stores: StoreResolver, location: string, options: ReadOptions = {}): Promise<ViewMetadata> {
+  return parseFile(location, await readText(stores, location, options), parseViewMetadata);
 }
 
 export async function writeViewMetadata(stores: StoreResolver, metadata: ViewMetadata, previous: string | undefined): Promise<string> {
@@ -99,6 +116,7 @@ export async function writeViewMetadata(stores: StoreResolver, metadata: ViewMet
 
 /** Deletes a file we wrote for a commit that did not land; failures only leave an orphan behind. */
 export async function deleteQuietly(stores: StoreResolver, location: string): Promise<void> {
+  forgetMetadataText(stores, location);
   try {
     await stores.storeFor(location).delete(location);
   } catch {

@@ -7,6 +7,7 @@
 import { readManifestFilePaths, readManifestPaths } from '../iceberg/manifests.ts';
 import { ObjectNotFoundError } from '../storage/object-store.ts';
 import { readTableMetadata, type StoreResolver } from './metadata-files.ts';
+import { forgetMetadataText } from './metadata-text-cache.ts';
 
 async function ignoreMissing<T>(work: Promise<T>, fallback: T): Promise<T> {
   try {
@@ -32,5 +33,6 @@ export async function purgeTableFiles(stores: StoreResolver, metadataLocation: s
     files.add(manifest);
     for (const file of await ignoreMissing(readManifestFilePaths(stores, manifest), [])) files.add(file);
   }
+  for (const file of files) forgetMetadataText(stores, file);
   await Promise.all([...files].map((file) => stores.storeFor(file).delete(file)));
 }

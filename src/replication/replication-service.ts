@@ -111,6 +111,7 @@ export async function createReplicationService(options: ReplicationServiceOption
             except: promotedWrites(promotions, destination.name, destination.namespacePrefix),
           },
           tableConfig: (location) => replicaTableConfig(destination, location),
+          stores: replicaStores,
         },
       );
       closers.push(() => built.close());

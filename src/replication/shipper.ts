@@ -170,7 +170,7 @@ export class Shipper {
     const progress: InFlight = { entity: claim.entity, startedAtMs: Date.now(), copy: null };
     this.inFlight.set(claim.entityKey, progress);
     let shippedLocation = claim.shippedMetadataLocation;
-    const readShipped = memoize((location: string) => readTableMetadata(this.options.sync.sourceStores, location));
+    const readShipped = memoize((location: string) => readTableMetadata(this.options.sync.sourceStores, location, { cached: true }));
     const step: SyncStep = {
       progress,
       shipped: () => (shippedLocation === null ? undefined : { location: shippedLocation, metadata: () => readShipped(shippedLocation!) }),

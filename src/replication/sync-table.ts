@@ -104,7 +104,7 @@ export interface TableSyncOptions {
 }
 
 export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMetadataLocation: string, options: TableSyncOptions = {}): Promise<TableSyncResult> {
-  const source = await readTableMetadata(ctx.sourceStores, sourceMetadataLocation);
+  const source = await readTableMetadata(ctx.sourceStores, sourceMetadataLocation, { cached: true });
   const current = (await ctx.replica.tableExists(id)) ? await ctx.replica.loadTable(id) : undefined;
   if (!current && options.mustExist) {
     throw new ReplicaConflictError(`the replica of ${[...id.namespace, id.name].join('.')} disappeared during the sync (renamed or dropped meanwhile); nothing was committed`);

@@ -28,7 +28,7 @@ export interface ViewSyncContext {
 
 /** Returns the replica's metadata file and whether a commit was made. */
 export async function syncView(ctx: ViewSyncContext, id: Identifier, sourceMetadataLocation: string): Promise<{ metadataLocation: string; committed: boolean }> {
-  const source = await readViewMetadata(ctx.sourceStores, sourceMetadataLocation);
+  const source = await readViewMetadata(ctx.sourceStores, sourceMetadataLocation, { cached: true });
   const planned = replicaViewMetadata(source, ctx.map, ctx.namespacePrefix ?? []);
   const current = (await ctx.replica.viewExists(id)) ? await ctx.replica.loadView(id) : undefined;
   if (current && serializeViewMetadata(current.metadata) === serializeViewMetadata(planned)) {

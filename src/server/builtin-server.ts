@@ -6,7 +6,7 @@ import { BuiltinCatalog } from '../catalog/builtin-catalog.ts';
 import { CatalogStore } from '../catalog/catalog-store.ts';
 import { openDatabase, type StateDatabase } from '../catalog/database.ts';
 import { s3ClientConfig, type ServerConfig } from '../config/server-config.ts';
-import { createStoreResolver } from '../storage/store-resolver.ts';
+import { createStoreResolver, type StoreResolver } from '../storage/store-resolver.ts';
 import type { Logger } from '../util/logger.ts';
 import { listen, requestListener } from './http-server.ts';
 import { createCatalogApp } from './catalog-app.ts';
@@ -27,6 +27,12 @@ export interface CatalogRole {
   readOnly?: CatalogRouteOptions['readOnly'];
   /** What load results tell clients about a table's storage; default: from the server config. */
   tableConfig?: (location: string) => Record<string, string>;
+  /**
+   * The object stores it reads and writes through; default: its own, from the server config. A
+   * replica shares the shipper's, so that a metadata file the shipper wrote is registered
+   * without being read back (see metadata-text-cache.ts). The owner destroys shared stores.
+   */
+  stores?: StoreResolver;
 }
 
 /** The catalog name of a destination's replica in the state database. */
@@ -38,7 +44,7 @@ export const replicaCatalogName = (destination: string) => `replica:${destinatio
  */
 export async function buildCatalog(config: ServerConfig, logger: Logger, shared?: StateDatabase, role: CatalogRole = { name: SOURCE_CATALOG }) {
   const database = shared ?? (await openDatabase(config.database));
-  const stores = createStoreResolver({ s3: config.s3 });
+  const stores = role.stores ?? createStoreResolver({ s3: config.s3 });
   const catalog = new BuiltinCatalog({ store: new CatalogStore(database, role.name), warehouse: config.warehouse, stores });
   const app = createCatalogApp({
     catalog,
@@ -49,7 +55,7 @@ export async function buildCatalog(config: ServerConfig, logger: Logger, shared?
     readOnly: role.readOnly,
   });
   const close = async () => {
-    stores.destroy();
+    if (!role.stores) stores.destroy();
     if (!shared) await database.close();
   };
   return { app, catalog, database, close };
