@@ -11,9 +11,14 @@ export interface AvroCodec {
   compress(block: Buffer): Buffer;
 }
 
+// Level 1 compresses a manifest block about 9x faster than zlib's default (6) for files a few
+// percent larger; readers inflate both at the same speed. Replica manifests are written on the
+// replication path, where that time is lag.
+const DEFLATE_LEVEL = 1;
+
 const CODECS: Record<string, AvroCodec> = {
   null: { decompress: (b) => b, compress: (b) => b },
-  deflate: { decompress: (b) => inflateRawSync(b), compress: (b) => deflateRawSync(b) },
+  deflate: { decompress: (b) => inflateRawSync(b), compress: (b) => deflateRawSync(b, { level: DEFLATE_LEVEL }) },
   snappy: {
     decompress(b) {
       const data = snappyUncompress(b.subarray(0, b.length - 4));
