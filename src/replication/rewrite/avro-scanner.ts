@@ -24,9 +24,6 @@ interface SchemaObject {
   symbols?: string[];
 }
 
-/** Steps over one value starting at `pos`; returns the position after it. */
-type Skip = (buf: Buffer, pos: number, spans: Int32Array) => number;
-
 export class AvroScanError extends Error {}
 
 const truncated = () => new AvroScanError('value runs past the end of its block');
@@ -122,46 +119,6 @@ export function readString(buf: Buffer, pos: number): string {
   return buf.toString('utf8', end, end + length);
 }
 
-function skipVarint(buf: Buffer, pos: number): number {
-  let i = pos;
-  while (i < buf.length && buf[i]! & 0x80) i++;
-  if (i >= buf.length) throw truncated();
-  return i + 1;
-}
-
-function skipFixed(size: number): Skip {
-  return (buf, pos) => {
-    if (pos + size > buf.length) throw truncated();
-    return pos + size;
-  };
-}
-
-const skipBytes: Skip = (buf, pos) => {
-  const { value: length, end } = readVarint(buf, pos);
-  if (length < 0 || end + length > buf.length) throw truncated();
-  return end + length;
-};
-
-/** Arrays and maps: blocks of `count` items (a negative count is followed by the block's size). */
-function skipBlocks(item: Skip): Skip {
-  return (buf, pos, spans) => {
-    let p = pos;
-    for (;;) {
-      const { value: count, end } = readVarint(buf, p);
-      p = end;
-      if (count === 0) return p;
-      if (count < 0) {
-        // The block's byte size lets it be stepped over whole.
-        const size = readVarint(buf, p);
-        if (size.value < 0 || size.end + size.value > buf.length) throw truncated();
-        p = size.end + size.value;
-        continue;
-      }
-      for (let i = 0; i < count; i++) p = item(buf, p, spans);
-    }
-  };
-}
-
 /**
  * The fields to locate, by dotted path of field names from the top record
  * (`data_file.file_path`). Each found field's value span lands in `spans` at 2*index (start) and
@@ -186,39 +143,45 @@ export function compileRecordScanner(schema: unknown, locate: readonly string[])
   const named = new Map<string, Schema>();
   const nullBranch = locate.map(() => -1);
   const union = locate.map(() => false);
+  // Named types met by reference get a function of their own (a record may refer to itself);
+  // everything else is inlined into the caller's code.
+  const functionOf = new Map<Schema, string>();
+  const functions: string[] = [];
+  const pendingFunctions: { name: string; schema: Schema; namespace: string | undefined }[] = [];
 
-  const compile = (s: Schema, path: string | undefined, namespace: string | undefined): Skip => {
+  // Statements stepping `p` over one value of `s`; each in a block of its own, so that the
+  // constants they declare never clash. `L` is the buffer's length, `end` set by `varint`.
+  const emit = (s: Schema, path: string | undefined, namespace: string | undefined): string => {
     if (Array.isArray(s)) {
-      const branches = s.map((b) => compile(b, undefined, namespace));
-      return (buf, pos, spans) => {
-        const { value: index, end } = readVarint(buf, pos);
-        const branch = branches[index];
-        if (!branch) throw new AvroScanError(`union branch ${index} does not exist`);
-        return branch(buf, end, spans);
-      };
+      const cases = s.map((b, i) => `case ${i}: ${emit(b, undefined, namespace)} break;`).join(' ');
+      return `{ const b = varint(buf, p); p = end; switch (b) { ${cases} default: throw new AvroScanError('union branch ' + b + ' does not exist'); } }`;
     }
     if (typeof s === 'string') {
       switch (s) {
-        case 'null': return (_buf, pos) => pos;
-        case 'boolean': return skipFixed(1);
+        case 'null': return '';
+        case 'boolean': return fixed(1);
         case 'int':
-        case 'long': return skipVarint;
-        case 'float': return skipFixed(4);
-        case 'double': return skipFixed(8);
+        case 'long': return VARINT;
+        case 'float': return fixed(4);
+        case 'double': return fixed(8);
         case 'bytes':
-        case 'string': return skipBytes;
+        case 'string': return BYTES;
         default: {
           const full = s.includes('.') || !namespace ? s : `${namespace}.${s}`;
           const target = named.get(full) ?? named.get(s);
           if (target === undefined) throw new AvroScanError(`unknown type name '${s}'`);
-          // A reference compiles lazily: a record may refer to itself.
-          let compiled: Skip | undefined;
-          return (buf, pos, spans) => (compiled ??= compile(target, undefined, namespace))(buf, pos, spans);
+          let fn = functionOf.get(target);
+          if (fn === undefined) {
+            fn = `named${functionOf.size}`;
+            functionOf.set(target, fn);
+            pendingFunctions.push({ name: fn, schema: target, namespace });
+          }
+          return `p = ${fn}(buf, p, spans);`;
         }
       }
     }
     const type = s.type;
-    if (typeof type !== 'string') return compile(type, path, namespace);
+    if (typeof type !== 'string') return emit(type, path, namespace);
     const ns = s.name?.includes('.') ? s.name.slice(0, s.name.lastIndexOf('.')) : s.namespace ?? namespace;
     if (s.name && ['record', 'error', 'enum', 'fixed'].includes(type)) {
       named.set(s.name.includes('.') || !ns ? s.name : `${ns}.${s.name}`, s);
@@ -229,39 +192,36 @@ export function compileRecordScanner(schema: unknown, locate: readonly string[])
       case 'error': {
         const fields = (s.fields ?? []).map((f) => {
           const fieldPath = path === undefined ? undefined : path === '' ? f.name : `${path}.${f.name}`;
-          const skip = compile(f.type, fieldPath, ns);
+          const code = emit(f.type, fieldPath, ns);
           const slot = fieldPath === undefined ? -1 : locate.indexOf(fieldPath);
-          if (slot < 0) return skip;
+          if (slot < 0) return code;
           if (Array.isArray(f.type)) {
             union[slot] = true;
             nullBranch[slot] = f.type.findIndex((b) => b === 'null' || (typeof b === 'object' && !Array.isArray(b) && b.type === 'null'));
           }
-          const at = slot * 2;
-          return (buf: Buffer, pos: number, spans: Int32Array) => {
-            const end = skip(buf, pos, spans);
-            spans[at] = pos;
-            spans[at + 1] = end;
-            return end;
-          };
+          return `{ const start = p; ${code} spans[${slot * 2}] = start; spans[${slot * 2 + 1}] = p; }`;
         });
-        return (buf, pos, spans) => {
-          let p = pos;
-          for (const field of fields) p = field(buf, p, spans);
-          return p;
-        };
+        return `{ ${fields.join(' ')} }`;
       }
-      case 'enum': return skipVarint;
-      case 'fixed': return skipFixed(s.size ?? 0);
-      case 'array': return skipBlocks(compile(s.items!, undefined, ns));
-      case 'map': {
-        const value = compile(s.values!, undefined, ns);
-        return skipBlocks((buf, pos, spans) => value(buf, skipBytes(buf, pos, spans), spans));
-      }
-      default: return compile(type, path, ns);
+      case 'enum': return VARINT;
+      case 'fixed': return fixed(s.size ?? 0);
+      case 'array': return blocks(emit(s.items!, undefined, ns));
+      case 'map': return blocks(`${BYTES} ${emit(s.values!, undefined, ns)}`);
+      default: return emit(type, path, ns);
     }
   };
 
-  const scan = compile(schema as Schema, '', undefined);
+  const main = emit(schema as Schema, '', undefined);
+  for (let next = pendingFunctions.shift(); next; next = pendingFunctions.shift()) {
+    functions.push(`function ${next.name}(buf, p, spans) { const L = buf.length; ${emit(next.schema, undefined, next.namespace)} return p; }`);
+  }
+  const source = `"use strict";
+    let end = 0;
+    ${VARINT_FUNCTION}
+    ${functions.join('\n')}
+    return function scan(buf, p, spans) { const L = buf.length; ${main} return p; };`;
+  // Generated code, as avsc does for its decoders: a closure per value costs a call per value.
+  const scan = new Function('AvroScanError', 'truncated', source)(AvroScanError, truncated) as RecordScanner['scan'];
   return {
     scan,
     nullBranch,
@@ -269,3 +229,29 @@ export function compileRecordScanner(schema: unknown, locate: readonly string[])
     newSpans: () => new Int32Array(locate.length * 2).fill(-1),
   };
 }
+
+// The pieces of generated code. A varint is stepped over without decoding it; a length is decoded
+// by `varint` (readVarint's algorithm, the end left in `end`).
+const VARINT = '{ while (p < L && buf[p] & 0x80) p++; if (p >= L) throw truncated(); p++; }';
+const BYTES = '{ const n = varint(buf, p); if (n < 0 || end + n > L) throw truncated(); p = end + n; }';
+const fixed = (size: number) => `{ if (p + ${size} > L) throw truncated(); p += ${size}; }`;
+/** Arrays and maps: blocks of `count` items (a negative count is followed by the block's size). */
+const blocks = (item: string) => `for (;;) {
+  const count = varint(buf, p); p = end;
+  if (count === 0) break;
+  if (count < 0) { const size = varint(buf, p); if (size < 0 || end + size > L) throw truncated(); p = end + size; continue; }
+  for (let i = 0; i < count; i++) { ${item} }
+}`;
+const VARINT_FUNCTION = `function varint(buf, pos) {
+  let result = 0, multiplier = 1, i = pos;
+  for (;;) {
+    if (i >= buf.length) throw truncated();
+    const b = buf[i++];
+    result += (b & 0x7f) * multiplier;
+    if (!(b & 0x80)) break;
+    multiplier *= 128;
+    if (i - pos > 10) throw new AvroScanError('varint longer than 10 bytes');
+  }
+  end = i;
+  return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
+}`;

@@ -166,10 +166,10 @@ export function rewriteManifest(bytes: Uint8Array, location: string, map: Locati
   let type: avro.Type | undefined;
   const out = rewriteBlocks(file, scanner, (data, start, end, spans) => {
     if (entryCount++ === 0) requireFields(spans, ENTRY_FIELDS, [STATUS, FILE_PATH, FILE_SIZE], location, 'manifest');
-    const at = (slot: number) => valueAt(data, spans, slot, scanner, ENTRY_FIELDS, location);
-    const status = varintAt(data, at(STATUS));
-    const content = spans[CONTENT] === -1 ? FileContent.DATA : varintAt(data, at(CONTENT));
-    const pathAt = at(FILE_PATH);
+    // valueAt called directly, not through a closure made per record: this runs for every entry.
+    const status = varintAt(data, valueAt(data, spans, STATUS, scanner, ENTRY_FIELDS, location));
+    const content = spans[CONTENT] === -1 ? FileContent.DATA : varintAt(data, valueAt(data, spans, CONTENT, scanner, ENTRY_FIELDS, location));
+    const pathAt = valueAt(data, spans, FILE_PATH, scanner, ENTRY_FIELDS, location);
     const path = readString(data, pathAt);
     const referencesDataFile = spans[REFERENCED_DATA_FILE] !== -1 && varintAt(data, spans[REFERENCED_DATA_FILE]!) !== refNull;
     let ref: ReferencedFile;
@@ -185,7 +185,7 @@ export function rewriteManifest(bytes: Uint8Array, location: string, map: Locati
         kind: content === FileContent.EQUALITY_DELETES ? 'equality-deletes' : 'data',
         sourceLocation: path,
         destinationLocation: destination,
-        sizeInBytes: readVarintBigint(data, at(FILE_SIZE)),
+        sizeInBytes: readVarintBigint(data, valueAt(data, spans, FILE_SIZE, scanner, ENTRY_FIELDS, location)),
         status,
       };
       change = { start: pathAt, end: spans[FILE_PATH + 1]!, bytes: encodeString(destination) };
