@@ -204,7 +204,7 @@ export function compileRecordScanner(schema: unknown, locate: readonly string[])
         return `{ ${fields.join(' ')} }`;
       }
       case 'enum': return VARINT;
-      case 'fixed': return fixed(s.size ?? 0);
+      case 'fixed': return fixed(s.size);
       case 'array': return blocks(emit(s.items!, undefined, ns));
       case 'map': return blocks(`${BYTES} ${emit(s.values!, undefined, ns)}`);
       default: return emit(type, path, ns);
@@ -234,7 +234,11 @@ export function compileRecordScanner(schema: unknown, locate: readonly string[])
 // by `varint` (readVarint's algorithm, the end left in `end`).
 const VARINT = '{ while (p < L && buf[p] & 0x80) p++; if (p >= L) throw truncated(); p++; }';
 const BYTES = '{ const n = varint(buf, p); if (n < 0 || end + n > L) throw truncated(); p = end + n; }';
-const fixed = (size: number) => `{ if (p + ${size} > L) throw truncated(); p += ${size}; }`;
+const fixed = (size: unknown) => {
+  // Only a checked number goes into the code: the schema comes from the file being read.
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new AvroScanError(`fixed size ${JSON.stringify(size)} is not a non-negative integer`);
+  return `{ if (p + ${size} > L) throw truncated(); p += ${size}; }`;
+};
 /** Arrays and maps: blocks of `count` items (a negative count is followed by the block's size). */
 const blocks = (item: string) => `for (;;) {
   const count = varint(buf, p); p = end;

@@ -105,6 +105,13 @@ describe('compileRecordScanner', () => {
     }
   });
 
+  it('refuses a fixed type whose size is not a non-negative integer (the schema is never run as code)', () => {
+    for (const size of ['1; globalThis.injected = 1; 0', -1, 1.5, undefined]) {
+      expect(() => compileRecordScanner({ type: 'record', name: 'r', fields: [{ name: 'h', type: { type: 'fixed', name: 'H', size } }] }, ['h'])).toThrow(/fixed size/);
+    }
+    expect((globalThis as { injected?: number }).injected).toBeUndefined();
+  });
+
   it('fails on a union branch that does not exist and on an unknown type name', () => {
     const buf = type.toBuffer(value('p', 1, null));
     const spans = scanner.newSpans();
