@@ -12,8 +12,8 @@
  * Same work as the procedure: read each file from disk, parse, map every location, re-encode with
  * the source's codec, write the file. Uses the code the shipper runs (src/replication/...):
  * planReplicaMetadata (which maps through rewriteTableMetadata) for each metadata version, in
- * order, the previous version's result being the replica's state; rewriteManifest per manifest;
- * rewriteManifestList per list.
+ * order, the previous version's result being the replica's state; rewriteManifest per manifest,
+ * as many at once as the shipper runs; rewriteManifestList per list.
  *
  * Usage: tsx bench/replication/rewrite-worker.ts                 (jobs on stdin, answers on stdout)
  *        tsx bench/replication/rewrite-worker.ts --job '<json>' [--repeat N] [--profile FILE.cpuprofile]
@@ -29,7 +29,9 @@ import { serializeTableMetadata } from '../../src/iceberg/table-metadata.ts';
 import type { TableMetadata } from '../../src/iceberg/types.ts';
 import { planReplicaMetadata } from '../../src/replication/plan/merge-metadata.ts';
 import { LocationMap } from '../../src/replication/rewrite/location-map.ts';
+import { mapWithConcurrency } from '../../src/replication/copy/concurrency.ts';
 import { readManifestListEntries, rewriteManifest, rewriteManifestList } from '../../src/replication/rewrite/rewrite-avro.ts';
+import { MANIFEST_CONCURRENCY } from '../../src/replication/sync-table.ts';
 import { createStoreResolver } from '../../src/storage/store-resolver.ts';
 
 interface Job {
@@ -47,7 +49,7 @@ async function read(location: string): Promise<Uint8Array> {
 
 async function run(job: Job) {
   const started = performance.now();
-  const ms = { metadataJson: 0, manifestRead: 0, manifestRewrite: 0, manifestWrite: 0, listRead: 0, listRewrite: 0, listWrite: 0, copyPlan: 0 };
+  const ms = { metadataJson: 0, manifests: 0, listRead: 0, listRewrite: 0, listWrite: 0, copyPlan: 0 };
   let t = performance.now();
   const lap = (key: keyof typeof ms) => {
     const now = performance.now();
@@ -85,28 +87,33 @@ async function run(job: Job) {
   let entries = 0;
   let manifestBytesIn = 0;
   let manifestBytesOut = 0;
+  // As the shipper does (sync-table.ts): every snapshot's list read first, then each manifest
+  // once, MANIFEST_CONCURRENCY at a time (reading one overlaps with rewriting another), then each
+  // list with the new lengths.
+  const lists: { location: string; bytes: Uint8Array }[] = [];
+  const fresh = new Set<string>();
   for (const snapshot of current.snapshots) {
     const listLocation = snapshot['manifest-list'];
     if (listLocation === undefined) throw new Error(`snapshot ${String(snapshot['snapshot-id'])} has no manifest list (v1 inline manifests are not benchmarked)`);
     const listBytes = await read(listLocation);
-    lap('listRead');
-    for (const entry of readManifestListEntries(listBytes, listLocation)) {
-      if (lengths.has(entry.path)) continue;
-      lap('listRewrite');
-      const bytes = await read(entry.path);
-      lap('manifestRead');
-      const manifest = rewriteManifest(bytes, entry.path, map);
-      for (const file of manifest.files) dataFiles.set(file.destinationLocation, file.sourceLocation);
-      entries += manifest.entryCount;
-      manifestBytesIn += bytes.length;
-      manifestBytesOut += manifest.length;
-      lap('manifestRewrite');
-      writeFileSync(out(manifest.destinationLocation), manifest.bytes);
-      copyPlan.push(`${out(manifest.destinationLocation)},${manifest.destinationLocation}`);
-      lengths.set(entry.path, manifest.length);
-      lap('manifestWrite');
-    }
-    const list = rewriteManifestList(listBytes, listLocation, map, lengths);
+    lists.push({ location: listLocation, bytes: listBytes });
+    for (const entry of readManifestListEntries(listBytes, listLocation)) fresh.add(entry.path);
+  }
+  lap('listRead');
+  await mapWithConcurrency([...fresh], MANIFEST_CONCURRENCY, async (path) => {
+    const bytes = await read(path);
+    const manifest = rewriteManifest(bytes, path, map);
+    for (const file of manifest.files) dataFiles.set(file.destinationLocation, file.sourceLocation);
+    entries += manifest.entryCount;
+    manifestBytesIn += bytes.length;
+    manifestBytesOut += manifest.length;
+    writeFileSync(out(manifest.destinationLocation), manifest.bytes);
+    copyPlan.push(`${out(manifest.destinationLocation)},${manifest.destinationLocation}`);
+    lengths.set(path, manifest.length);
+  });
+  lap('manifests');
+  for (const { location, bytes } of lists) {
+    const list = rewriteManifestList(bytes, location, map, lengths);
     lap('listRewrite');
     writeFileSync(out(list.destinationLocation), list.bytes);
     copyPlan.push(`${out(list.destinationLocation)},${list.destinationLocation}`);

@@ -87,7 +87,7 @@ export { ReplicaConflictError };
 /** Delete files read, rewritten and written at once (each is read whole into memory). */
 const DELETE_FILE_CONCURRENCY = 8;
 /** Manifests read, rewritten and written at once. */
-const MANIFEST_CONCURRENCY = 4;
+export const MANIFEST_CONCURRENCY = 4;
 
 export interface TableSyncOptions {
   /**
@@ -155,24 +155,32 @@ export async function syncTable(ctx: TableSyncContext, id: Identifier, sourceMet
     await ctx.replicaStores.storeFor(manifest.destinationLocation).write(manifest.destinationLocation, manifest.bytes);
     return manifest.length;
   };
-  // Each manifest once, however many of the new snapshots list it; several at a time, so that
-  // reading and writing one (object storage round trips) overlaps with rewriting another.
-  const manifestWork = new Map<string, Promise<number | bigint>>();
+  // Each manifest once, however many of the new snapshots list it; several at a time, across the
+  // lists of all new snapshots (a backfill's history adds one manifest per snapshot, typically),
+  // so that reading and writing one (object storage round trips) overlaps with rewriting another.
+  const lists: { location: string; bytes: Uint8Array }[] = [];
+  const toRewrite = new Set<string>();
   for (const file of snapshotMetadataFiles(source, newIds)) {
     if (file.kind !== 'manifest-list') continue;
     const listBytes = await ctx.sourceStores.storeFor(file.location).read(file.location);
-    await mapWithConcurrency(readManifestListEntries(listBytes, file.location), MANIFEST_CONCURRENCY, async (entry) => {
-      let work = manifestWork.get(entry.path);
-      if (!work) {
-        const heldLength = held.get(ctx.map.map(entry.path, `manifest listed in ${file.location}`));
-        if (heldLength !== undefined) manifestsReused++;
-        work = heldLength !== undefined ? Promise.resolve(heldLength) : rewriteOne(entry.path);
-        manifestWork.set(entry.path, work);
+    lists.push({ location: file.location, bytes: listBytes });
+    for (const entry of readManifestListEntries(listBytes, file.location)) {
+      if (manifestLengths.has(entry.path) || toRewrite.has(entry.path)) continue;
+      const heldLength = held.get(ctx.map.map(entry.path, `manifest listed in ${file.location}`));
+      if (heldLength !== undefined) {
+        manifestsReused++;
+        manifestLengths.set(entry.path, heldLength);
+      } else {
+        toRewrite.add(entry.path);
       }
-      manifestLengths.set(entry.path, await work);
-    });
-    // Written after its manifests: a list never names a manifest that is not there.
-    const list = rewriteManifestList(listBytes, file.location, ctx.map, manifestLengths);
+    }
+  }
+  await mapWithConcurrency([...toRewrite], MANIFEST_CONCURRENCY, async (path) => {
+    manifestLengths.set(path, await rewriteOne(path));
+  });
+  // Written after their manifests: a list never names a manifest that is not there.
+  for (const { location, bytes } of lists) {
+    const list = rewriteManifestList(bytes, location, ctx.map, manifestLengths);
     await ctx.replicaStores.storeFor(list.destinationLocation).write(list.destinationLocation, list.bytes);
   }
   const copied = await ctx.copyFiles(dedupe(copies), options.onProgress);
