@@ -7,15 +7,23 @@
 # With --pin, the upstream catalog runs alone on CPU 1 and everything else (client, proxy, pass-through)
 # on CPU 0, as if the upstream were another machine (in production it is): the hop then competes with
 # the client, not with the upstream, for CPU. Writes bench/proxy/results-pinned.md and .json.
-# Usage: bash bench/proxy/run.sh [--pin] [--duration-ms N]
+# With --client wrk (after --pin, if given), the load comes from wrk (Debian package wrk), a C load
+# generator that takes little CPU, instead of the Node.js client: outputs get a -wrk suffix.
+# Usage: bash bench/proxy/run.sh [--pin] [--client node|wrk] [--duration-ms N]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[ "${1:-}" = "--help" ] && { sed -n '2,9p' "$0" | sed 's/^# //'; exit 0; }
+[ "${1:-}" = "--help" ] && { sed -n '2,12p' "$0" | sed 's/^# //'; exit 0; }
 pin_upstream="" pin_rest="" out=bench/proxy/results
 if [ "${1:-}" = "--pin" ]; then
   shift
   [ "$(nproc)" -ge 2 ] || { echo "--pin needs 2 CPUs" >&2; exit 2; }
   pin_upstream="taskset -c 1" pin_rest="taskset -c 0" out=bench/proxy/results-pinned
+fi
+client=node
+if [ "${1:-}" = "--client" ]; then client=$2; fi
+if [ "$client" = wrk ]; then
+  command -v wrk > /dev/null || { echo "--client wrk needs wrk (apt-get install wrk)" >&2; exit 2; }
+  out=$out-wrk
 fi
 
 catalog_port=18381
@@ -47,7 +55,11 @@ wait_for "http://127.0.0.1:$passthrough_port"
   echo "Command: \`bash bench/proxy/run.sh ${pin_upstream:+--pin }$*\` on $(nproc) cores, $(date -u +%Y-%m-%d)."
   echo "Upstream: the built-in catalog (SQLite, local warehouse). Proxy: SQLite outbox, intent + outcome per commit."
   echo "Passthrough: a bare Node.js pass-through proxy (bench/proxy/passthrough-proxy.ts), no outbox: the cost of the hop alone."
-  echo "One Node.js client (keep-alive) drives all three, taking turns in 5 rounds per measurement; ratios are proxy / peer."
+  if [ "$client" = wrk ]; then
+    echo "wrk (one connection and thread per table, keep-alive) drives all three, taking turns in 5 rounds per measurement; p50/p99 are medians of the rounds' percentiles; ratios are proxy / peer."
+  else
+    echo "One Node.js client (keep-alive) drives all three, taking turns in 5 rounds per measurement; ratios are proxy / peer."
+  fi
   if [ -n "$pin_upstream" ]; then
     echo "Pinned: the catalog alone on CPU 1 (as if on its own machine); client, proxy and pass-through share CPU 0."
   else
