@@ -53,6 +53,7 @@ wait_for "http://127.0.0.1:$passthrough_port"
   echo "# Proxy benchmark: through Icerelay's proxy vs direct to the same upstream"
   echo
   echo "Command: \`bash bench/proxy/run.sh ${pin_upstream:+--pin }$*\` on $(nproc) cores, $(date -u +%Y-%m-%d)."
+  echo "Icerelay code measured: $(git rev-parse --short HEAD)$(git diff --quiet -- src || echo ', with uncommitted changes in src/')."
   echo "Upstream: the built-in catalog (SQLite, local warehouse). Proxy: SQLite outbox, intent + outcome per commit."
   echo "Passthrough: a bare Node.js pass-through proxy (bench/proxy/passthrough-proxy.ts), no outbox: the cost of the hop alone."
   if [ "$client" = wrk ]; then
