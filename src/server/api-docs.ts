@@ -51,6 +51,8 @@ function loadAssets(): { page: Asset; pageAssets: Map<string, Asset>; files: Map
   const pageAssets = new Map<string, Asset>([
     ['docs.css', { body: readFileSync(join(PAGE_DIR, 'docs.css'), 'utf8'), type: 'text/css; charset=utf-8' }],
     ['docs.js', { body: readFileSync(join(PAGE_DIR, 'docs.js'), 'utf8'), type: 'text/javascript; charset=utf-8' }],
+    // The status page's element builder, which docs.js imports.
+    ['dom.js', { body: readFileSync(join(PAGE_DIR, '..', 'ui', 'dom.js'), 'utf8'), type: 'text/javascript; charset=utf-8' }],
     ['documents.json', { body: JSON.stringify(documents), type: JSON_TYPE }],
   ]);
   const files = new Map<string, Asset>([

@@ -28,6 +28,7 @@ const ASSET_TYPES: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'status.css': 'text/css; charset=utf-8',
   'status.js': 'text/javascript; charset=utf-8',
+  'dom.js': 'text/javascript; charset=utf-8',
 };
 
 // Read once when the server starts: a missing file fails the start, not a visitor's request.

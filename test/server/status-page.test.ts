@@ -104,6 +104,7 @@ describe('the status page routes', () => {
     expect(html).toContain('src="ui/status.js"');
     expect(html).toContain('href="ui/status.css"');
     expect((await app.request('/ui/status.js')).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect((await app.request('/ui/dom.js')).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect((await app.request('/ui/status.css')).headers.get('content-type')).toBe('text/css; charset=utf-8');
     expect((await app.request('/ui/secrets.txt')).status).toBe(404);
     const slash = await app.request('/ui/');

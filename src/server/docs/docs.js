@@ -4,30 +4,15 @@
 // `$ref` such as `iceberg-rest-catalog-open-api.yaml#/paths/...` resolves without a YAML parser.
 //
 // Every text from the documents goes into the page through textContent or attribute values, never
-// as markup: `el` below is the only way this file makes elements. An operation's details are built
-// when it is first opened: the Iceberg schemas are large.
+// as markup: `el` (dom.js, the status page's, served beside this file) is the only way this file
+// makes elements. An operation's details are built when it is first opened: the Iceberg schemas
+// are large.
+
+import { $, el } from './dom.js';
 
 const MAIN_DOCUMENT = 'openapi.yaml';
 const METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete', 'options'];
 
-/** An element with properties, attributes, listeners and children (strings become text nodes). */
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'className') node.setAttribute('class', value);
-    else if (key === 'text') node.textContent = String(value);
-    else if (key.startsWith('on')) node.addEventListener(key.slice(2).toLowerCase(), value);
-    else node.setAttribute(key, value === true ? '' : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === undefined || child === null || child === false) continue;
-    node.append(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
-  }
-  return node;
-}
-
-const $ = (id) => document.getElementById(id);
 
 // --- references -----------------------------------------------------------------------------------
 

@@ -2,33 +2,16 @@
 // JavaScript, served as is (no build step).
 //
 // Every text from the API (table names may contain anything) goes into the page through
-// textContent or attribute values, never as markup: `el` below is the only way this file makes
+// textContent or attribute values, never as markup: `el` (dom.js) is the only way this file makes
 // elements.
+
+import { $, el } from './dom.js';
 
 const REFRESH_MS = 3_000;
 const HISTORY_LIMIT = 200;
 // The lag charts show at most this much of the server's history.
 const CHART_SPAN_MS = 30 * 60_000;
-const SVG = 'http://www.w3.org/2000/svg';
 
-/** An element with properties, attributes, listeners and children (strings become text nodes). */
-function el(tag, props = {}, ...children) {
-  const node = props.svg ? document.createElementNS(SVG, tag) : document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false || key === 'svg') continue;
-    if (key === 'className') node.setAttribute('class', value);
-    else if (key === 'text') node.textContent = String(value);
-    else if (key.startsWith('on')) node.addEventListener(key.slice(2).toLowerCase(), value);
-    else node.setAttribute(key, value === true ? '' : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === undefined || child === null || child === false) continue;
-    node.append(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
-  }
-  return node;
-}
-
-const $ = (id) => document.getElementById(id);
 
 // --- formatting -------------------------------------------------------------------------------------
 
