@@ -93,14 +93,14 @@ describe.skipIf(browserSkip !== undefined || noChromium !== undefined)(`the API 
   it('shows an admin operation\'s parameters, response schema and example when opened', async () => {
     const outbox = operation('GET', '/admin/v1/outbox');
     await outbox.locator('summary').click();
-    const params = await outbox.locator('table.params tbody tr td:first-child').allTextContents();
-    expect(params).toEqual(['table', 'limit']);
+    // The details are built by the toggle handler, after the click returns: wait for them.
+    await expect.poll(() => outbox.locator('table.params tbody tr td:first-child').allTextContents()).toEqual(['table', 'limit']);
     await expect.poll(() => outbox.locator('.response .status').allTextContents()).toEqual(['200', '400']);
     // The response schema is opened one level: its properties are listed, and the referenced event schema can be opened.
     expect(await outbox.locator('.response').first().locator('code.prop').first().textContent()).toBe('events');
     expect(await outbox.locator('pre.example').first().textContent()).toContain('"kind": "commit-table"');
     await outbox.locator('.response').first().locator('details.ref:not([open]) > summary').first().click();
-    expect(await outbox.locator('code.prop', { hasText: 'addedSnapshotIds' }).count()).toBe(1);
+    await expect.poll(() => outbox.locator('code.prop', { hasText: 'addedSnapshotIds' }).count()).toBe(1);
     await outbox.screenshot({ path: join(screenshots, 'api-docs-outbox.png') });
     // Nothing missing is written out as the word: a "null" stands only in a type.
     const strayNulls = await outbox.evaluate((root) => {
