@@ -4,51 +4,31 @@
  * default would go on for 20), stays failed without a third attempt, and ships once the file is
  * back and an operator resumes it.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type StateDatabase } from '../../src/catalog/database.ts';
 import { OutboxStore } from '../../src/outbox/outbox-store.ts';
-import { killAllChildren, startIcerelay, type IcerelayChild } from '../helpers/child-process-icerelay.ts';
-import { freePort } from '../helpers/free-port.ts';
+import { type IcerelayChild } from '../helpers/child-process-icerelay.ts';
 import { localPath } from './robustness/iceberg-files.ts';
 import {
-  append, call, createNamespace, createTable, expectReplicaEqualsSource, replicationStatus, sleep, waitForReplication,
-  type StatusRow, type TableId,
+  append, startLocalReplicaIcerelay, call, createNamespace, createTable, expectReplicaEqualsSource, replicationStatus, sleep, waitForReplication,
+  type LocalReplicaIcerelay, type StatusRow, type TableId,
 } from './robustness/harness.ts';
 
 const table: TableId = { namespace: 'retry', name: 'lost_file' };
 const entity = { namespace: [table.namespace], name: table.name };
 
 describe('replication.retry.maxAttempts', () => {
-  let dir: string;
+  let running: LocalReplicaIcerelay | undefined;
   let icerelay: IcerelayChild;
-  let state: StateDatabase;
   let outbox: OutboxStore;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'icerelay-retry-settings-'));
-    const config = join(dir, 'icerelay.yaml');
-    writeFileSync(config, [
-      'replication:',
-      '  destinations:',
-      `    local: { warehouse: "${join(dir, 'data', 'replicas', 'local')}" }`,
-      '  pollMs: 200',
-      '  retry: { maxAttempts: 2, baseDelay: 1s, maxDelay: 2s }',
-      '',
-    ].join('\n'));
-    icerelay = await startIcerelay({ args: ['--config', config], env: { ICERELAY_PORT: String(await freePort()), ICERELAY_DATA_DIR: join(dir, 'data') } });
-    // The same SQLite file, to hold the table's queue while its file is taken away.
-    state = await openDatabase({ kind: 'sqlite', path: join(dir, 'data', 'icerelay.db') });
-    outbox = new OutboxStore(state);
+    running = await startLocalReplicaIcerelay('icerelay-retry-settings-', ['  retry: { maxAttempts: 2, baseDelay: 1s, maxDelay: 2s }']);
+    ({ icerelay, outbox } = running);
   }, 120_000);
 
   afterAll(async () => {
-    await killAllChildren();
-    await state?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await running?.close();
   }, 60_000);
 
   it('marks the table failed after two attempts, and it stays failed until resumed', async () => {

@@ -1,13 +1,21 @@
 /**
- * What the robustness tests share: a throw-away Postgres database per test, an engine-like
+ * What the robustness tests share: a throw-away Postgres database per test, one Icerelay child
+ * with a local replica and its state database opened beside it, an engine-like
  * client that appends snapshots through Icerelay (conflicts retried, unknown outcomes checked by
  * reading the table back), waiting for replication, a monitor that samples the replicas while a
  * workload runs, and the comparison of each replica with its source (metadata and files).
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { expect } from 'vitest';
+import { openDatabase, type StateDatabase } from '../../../src/catalog/database.ts';
+import { OutboxStore } from '../../../src/outbox/outbox-store.ts';
+import { killAllChildren, startIcerelay, type IcerelayChild } from '../../helpers/child-process-icerelay.ts';
+import { freePort } from '../../helpers/free-port.ts';
 import { isJsonObject, parseJson, toJson } from '../../../src/util/json.ts';
 import { sendRaw } from '../../helpers/raw-http.ts';
 import { localPath, readManifestFiles, readManifestList, TABLE_SCHEMA, writeAppend, type AppendOptions, type WrittenAppend } from './iceberg-files.ts';
@@ -44,6 +52,53 @@ export async function freshPostgresDatabase(): Promise<{ url: string; drop(): Pr
 }
 
 // --- HTTP -----------------------------------------------------------------------------------------
+
+export interface LocalReplicaIcerelay {
+  dir: string;
+  icerelay: IcerelayChild;
+  /** What it was started with: to start it again after a kill. */
+  args: string[];
+  env: Record<string, string>;
+  /** The child's own SQLite state database, as an operator's tool would open it (WAL). */
+  state: StateDatabase;
+  outbox: OutboxStore;
+  /** Stops the child, closes the database, removes the folder. */
+  close(): Promise<void>;
+}
+
+/**
+ * One Icerelay child (SQLite state, a fresh data folder) replicating to a local replica `local`,
+ * polling every 200 ms; `replication` adds lines under `replication:` (e.g. `  retry: {...}`).
+ */
+export async function startLocalReplicaIcerelay(prefix: string, replication: string[] = []): Promise<LocalReplicaIcerelay> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const config = join(dir, 'icerelay.yaml');
+  writeFileSync(config, [
+    'replication:',
+    '  destinations:',
+    `    local: { warehouse: "${join(dir, 'data', 'replicas', 'local')}" }`,
+    '  pollMs: 200',
+    ...replication,
+    '',
+  ].join('\n'));
+  const args = ['--config', config];
+  const env = { ICERELAY_PORT: String(await freePort()), ICERELAY_DATA_DIR: join(dir, 'data') };
+  const icerelay = await startIcerelay({ args, env });
+  const state = await openDatabase({ kind: 'sqlite', path: join(dir, 'data', 'icerelay.db') });
+  return {
+    dir,
+    icerelay,
+    args,
+    env,
+    state,
+    outbox: new OutboxStore(state),
+    async close() {
+      await killAllChildren();
+      await state.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
 
 export interface Answer {
   status: number;

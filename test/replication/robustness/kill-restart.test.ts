@@ -12,15 +12,11 @@
  * accounts for every snapshot once; and no replica ever showed anything but a prefix of its
  * source's history, never going back.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAllChildren, startIcerelay, type IcerelayChild } from '../../helpers/child-process-icerelay.ts';
-import { freePort } from '../../helpers/free-port.ts';
+import { startIcerelay, type IcerelayChild } from '../../helpers/child-process-icerelay.ts';
 import {
-  append, createNamespace, createTable, expectOutboxAccountsFor, expectReplicaEqualsSource, isRewind, sleep, sourceSnapshotIds, tableKey,
-  waitForReplication, watchReplicas, type AppendResult, type TableId,
+  append, createNamespace, createTable, expectOutboxAccountsFor, expectReplicaEqualsSource, isRewind, sleep, sourceSnapshotIds, startLocalReplicaIcerelay, tableKey,
+  waitForReplication, watchReplicas, type AppendResult, type LocalReplicaIcerelay, type TableId,
 } from './harness.ts';
 
 const TABLES = 6;
@@ -29,7 +25,7 @@ const KILLS = 24;
 
 describe('kill -9 at random moments, then restart on the same state', () => {
   const tables: TableId[] = Array.from({ length: TABLES }, (_, i) => ({ namespace: 'crash', name: `t${i}` }));
-  let dir: string;
+  let running: LocalReplicaIcerelay | undefined;
   let env: Record<string, string>;
   let args: string[];
   let icerelay: IcerelayChild;
@@ -41,27 +37,15 @@ describe('kill -9 at random moments, then restart on the same state', () => {
   let done = false;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'icerelay-robust-kill-'));
-    const config = join(dir, 'icerelay.yaml');
     // A claim held by a killed process blocks its tables for claimTimeout: short here, so that the
     // restarted process takes them back quickly (the default is 2 minutes).
-    writeFileSync(config, [
-      'replication:',
-      '  destinations:',
-      `    local: { warehouse: "${join(dir, 'data', 'replicas', 'local')}" }`,
-      '  pollMs: 200',
-      '  claimTimeout: 3s',
-      '',
-    ].join('\n'));
-    args = ['--config', config];
-    env = { ICERELAY_PORT: String(await freePort()), ICERELAY_DATA_DIR: join(dir, 'data') };
-    icerelay = await startIcerelay({ args, env });
+    running = await startLocalReplicaIcerelay('icerelay-robust-kill-', ['  claimTimeout: 3s']);
+    ({ icerelay, args, env } = running);
     url = icerelay.url;
   }, 120_000);
 
   afterAll(async () => {
-    await killAllChildren();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await running?.close();
   }, 60_000);
 
   it(`survives ${KILLS} kills during commits and shipping, and ends with every replica equal to its source`, async () => {

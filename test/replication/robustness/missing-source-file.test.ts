@@ -7,19 +7,14 @@
  * tables stay at their last good snapshot at the replica with the missing file in their last
  * error, retried with backoff. Once the file is back, they catch up.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type StateDatabase } from '../../../src/catalog/database.ts';
 import { OutboxStore } from '../../../src/outbox/outbox-store.ts';
-import { killAllChildren, startIcerelay, type IcerelayChild } from '../../helpers/child-process-icerelay.ts';
-import { freePort } from '../../helpers/free-port.ts';
+import { type IcerelayChild } from '../../helpers/child-process-icerelay.ts';
 import { localPath } from './iceberg-files.ts';
 import {
-  append, createNamespace, createTable, currentId, expectReplicaEqualsSource, mustLoad, replicaBase, replicationStatus, sleep,
-  snapshotLines, tableKey, waitForReplication, type StatusRow, type TableId,
+  append, startLocalReplicaIcerelay, createNamespace, createTable, currentId, expectReplicaEqualsSource, mustLoad, replicaBase, replicationStatus, sleep,
+  snapshotLines, tableKey, waitForReplication, type LocalReplicaIcerelay, type StatusRow, type TableId,
 } from './harness.ts';
 
 const good: TableId[] = Array.from({ length: 4 }, (_, i) => ({ namespace: 'files', name: `good${i}` }));
@@ -28,31 +23,17 @@ const lostManifest: TableId = { namespace: 'files', name: 'lost_manifest' };
 const entity = (t: TableId) => ({ namespace: [t.namespace], name: t.name });
 
 describe('a file missing at the source', () => {
-  let dir: string;
+  let running: LocalReplicaIcerelay | undefined;
   let icerelay: IcerelayChild;
-  let state: StateDatabase;
   let outbox: OutboxStore;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'icerelay-robust-missing-'));
-    const config = join(dir, 'icerelay.yaml');
-    writeFileSync(config, [
-      'replication:',
-      '  destinations:',
-      `    local: { warehouse: "${join(dir, 'data', 'replicas', 'local')}" }`,
-      '  pollMs: 200',
-      '',
-    ].join('\n'));
-    icerelay = await startIcerelay({ args: ['--config', config], env: { ICERELAY_PORT: String(await freePort()), ICERELAY_DATA_DIR: join(dir, 'data') } });
-    // The same SQLite file, as an operator's tool would open it (WAL: readers and one writer at a time).
-    state = await openDatabase({ kind: 'sqlite', path: join(dir, 'data', 'icerelay.db') });
-    outbox = new OutboxStore(state);
+    running = await startLocalReplicaIcerelay('icerelay-robust-missing-');
+    ({ icerelay, outbox } = running);
   }, 120_000);
 
   afterAll(async () => {
-    await killAllChildren();
-    await state?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await running?.close();
   }, 60_000);
 
   it('fails only that table, naming the file; the others complete; it catches up once the file is back', async () => {
