@@ -11,9 +11,9 @@ export interface AvroCodec {
   compress(block: Buffer): Buffer;
 }
 
-// Level 1 compresses a manifest block about 9x faster than zlib's default (6) for files a few
-// percent larger; readers inflate both at the same speed. Replica manifests are written on the
-// replication path, where that time is lag.
+// Level 1 deflates a manifest block 2x (Spark-written manifests) to 9x (less repetitive blocks)
+// faster than zlib's default (6), for files 1-6% larger; readers inflate both at the same speed.
+// Replica manifests are written on the replication path, where that time is lag.
 const DEFLATE_LEVEL = 1;
 
 const CODECS: Record<string, AvroCodec> = {
