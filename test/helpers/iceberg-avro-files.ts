@@ -67,7 +67,7 @@ const longType = avro.Type.forSchema('long');
 export const TABLE_SCHEMA = { type: 'struct', 'schema-id': 0, fields: [{ id: 1, name: 'id', type: 'long', required: false }] };
 
 /** An Avro object container file: `meta` is Iceberg's header metadata (schema, spec, format version...). */
-export function container(type: avro.Type, schema: object, meta: Record<string, string>, records: AvroRecord[]): Buffer {
+export function container(type: avro.Type, schema: unknown, meta: Record<string, string>, records: AvroRecord[]): Buffer {
   const header = metadataMapType.toBuffer(Object.fromEntries(
     Object.entries({ 'avro.schema': JSON.stringify(schema), 'avro.codec': 'null', ...meta }).map(([k, v]) => [k, Buffer.from(v, 'utf8')]),
   ));

@@ -10,6 +10,7 @@ import { typeWithBigintLongs } from '../../../src/iceberg/avro-file.ts';
 import { readAvroContainer } from '../../../src/replication/rewrite/avro-container.ts';
 import { LocationMap } from '../../../src/replication/rewrite/location-map.ts';
 import { rewriteManifestList } from '../../../src/replication/rewrite/rewrite-avro.ts';
+import { container } from '../../helpers/iceberg-avro-files.ts';
 
 const nullable = (name: string, type: string, id: number) => ({ name, type: ['null', { type }], 'field-id': id });
 
@@ -36,33 +37,8 @@ const DUCKDB_MANIFEST_LIST = {
   ],
 } as unknown as avro.Schema;
 
-const HEADER = avro.Type.forSchema({
-  type: 'record',
-  name: 'Header',
-  fields: [
-    { name: 'magic', type: { type: 'fixed', name: 'Magic', size: 4 } },
-    { name: 'meta', type: { type: 'map', values: 'bytes' } },
-    { name: 'sync', type: { type: 'fixed', name: 'Sync', size: 16 } },
-  ],
-});
-
 /** A container of `records` whose header carries the schema text exactly as DuckDB writes it. */
-async function duckdbManifestList(records: Record<string, unknown>[]): Promise<Buffer> {
-  const encoder = new avro.streams.BlockEncoder(typeWithBigintLongs(DUCKDB_MANIFEST_LIST));
-  const chunks: Buffer[] = [];
-  encoder.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const done = new Promise<void>((resolve, reject) => {
-    encoder.on('end', () => resolve());
-    encoder.on('error', reject);
-  });
-  for (const record of records) encoder.write(record);
-  encoder.end();
-  await done;
-  const encoded = Buffer.concat(chunks);
-  const { value, offset } = HEADER.decode(encoded, 0) as { value: { meta: Record<string, Buffer> }; offset: number };
-  value.meta['avro.schema'] = Buffer.from(JSON.stringify(DUCKDB_MANIFEST_LIST));
-  return Buffer.concat([HEADER.toBuffer(value), encoded.subarray(offset)]);
-}
+const duckdbManifestList = (records: Record<string, unknown>[]) => container(typeWithBigintLongs(DUCKDB_MANIFEST_LIST), DUCKDB_MANIFEST_LIST, {}, records);
 
 const SOURCE = 'file:///warehouse/analytics/events';
 const DEST = 'file:///replicas/local/analytics/events';
@@ -76,7 +52,7 @@ const entry = (n: number) => ({
 
 describe('a manifest list of nullable fields (DuckDB)', () => {
   it('maps manifest_path and sets manifest_length inside their unions, keeping the rest', async () => {
-    const source = await duckdbManifestList([entry(1), entry(2)]);
+    const source = duckdbManifestList([entry(1), entry(2)]);
     const lengths = new Map([[`${SOURCE}/metadata/m1.avro`, 111], [`${SOURCE}/metadata/m2.avro`, 222_222]]);
     const rewritten = rewriteManifestList(source, `${SOURCE}/metadata/snap-1.avro`, new LocationMap([{ source: `${SOURCE}/`, destination: `${DEST}/` }]), lengths);
 
@@ -93,7 +69,7 @@ describe('a manifest list of nullable fields (DuckDB)', () => {
   });
 
   it('refuses a record whose manifest_path is null, naming the field', async () => {
-    const source = await duckdbManifestList([{ ...entry(1), manifest_path: null }]);
+    const source = duckdbManifestList([{ ...entry(1), manifest_path: null }]);
     expect(() => rewriteManifestList(source, `${SOURCE}/metadata/snap-1.avro`, new LocationMap([{ source: `${SOURCE}/`, destination: `${DEST}/` }]), new Map()))
       .toThrow(`Cannot rewrite ${SOURCE}/metadata/snap-1.avro: a record's manifest_path is null`);
   });
